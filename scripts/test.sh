@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every suite against the release build, then the unit and integration suites again against
+# the ASan+UBSan build, and ends with one line `N passed, N failed` over all of them.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0
+failed=0
+log_dir=build/test-logs
+mkdir -p "$log_dir"
+
+# ctest prints "X% tests passed, F tests failed out of T".
+run_ctest() {
+  local preset=$1 log=$log_dir/ctest-$1.log
+  echo "== ctest ($preset)"
+  ctest --preset "$preset" --timeout 300 2>&1 | tee "$log"
+  local line total fails
+  line=$(grep -E 'tests failed out of [0-9]+' "$log" | tail -n1)
+  if [[ -z $line ]]; then
+    echo "ctest ($preset) printed no summary"; failed=$((failed + 1)); return
+  fi
+  fails=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.* tests failed out of ([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + total - fails))
+  failed=$((failed + fails))
+}
+
+# node's test runner (spec reporter) ends with "ℹ pass N" and "ℹ fail N".
+run_node() {
+  local name=$1 parleyd=$2; shift 2
+  local log=$log_dir/node-$name.log
+  echo "== node tests ($name)"
+  PARLEYD="$parleyd" node --test --test-reporter=spec "$@" 2>&1 | tee "$log"
+  local p f
+  p=$(grep -E '^ℹ pass [0-9]+' "$log" | tail -n1 | awk '{print $3}')
+  f=$(grep -E '^ℹ fail [0-9]+' "$log" | tail -n1 | awk '{print $3}')
+  if [[ -z $p || -z $f ]]; then
+    echo "node tests ($name) printed no summary"; failed=$((failed + 1)); return
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+shopt -s nullglob
+integration=(tests/integration/*.test.mjs)
+
+run_ctest release
+if ((${#integration[@]})); then
+  run_node integration build/release/server/parleyd "${integration[@]}"
+fi
+run_ctest asan
+if ((${#integration[@]})); then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run_node integration-asan build/asan/server/parleyd "${integration[@]}"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

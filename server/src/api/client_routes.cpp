@@ -1,0 +1,110 @@
+// Client API (protocol.md, "Client API"): what an end user's device calls. Authentication turns
+// a token into a session key; every other route takes `Authorization: Bearer <session_key>`.
+
+#include "api/json_codec.hpp"
+#include "api/responses.hpp"
+#include "api/router.hpp"
+#include "common/clock.hpp"
+#include "common/crypto.hpp"
+#include "services/limits.hpp"
+
+namespace parley::api {
+
+namespace json = boost::json;
+
+namespace {
+
+template <class Fn>
+http_response with_session(context& ctx, const request_view& rv, Fn&& fn) {
+  std::string_view auth = rv.http.authorization;
+  constexpr std::string_view scheme = "Bearer ";
+  if (auth.size() <= scheme.size() || !auth.starts_with(scheme))
+    return error_response(fail(errc::unauthorized, "missing Authorization: Bearer <session_key>"));
+  auto s = ctx.auth.verify(auth.substr(scheme.size()), now_ms());
+  if (!s) return error_response(s.error());
+  return fn(*s);
+}
+
+http_response authenticate(context& ctx, const request_view& rv) {
+  auto body = parse_object(rv.http.body);
+  if (!body) {
+    ctx.stats.auth_total.add({"invalid_request"});
+    return error_response(body.error());
+  }
+  services::credentials c;
+  auto user_id = req_string(*body, "user_id", 4096);
+  auto access = opt_string(*body, "access_token", limits::token_bytes);
+  auto session = opt_string(*body, "session_token", limits::token_bytes);
+  auto jwt = opt_string(*body, "jwt", limits::token_bytes);
+  auto device = opt_string(*body, "device_id", limits::device_id_bytes);
+  for (const auto* r : {&access, &session, &jwt, &device}) {
+    if (!*r) {
+      ctx.stats.auth_total.add({"invalid_request"});
+      return error_response(r->error());
+    }
+  }
+  if (!user_id) {
+    ctx.stats.auth_total.add({"invalid_request"});
+    return error_response(user_id.error());
+  }
+  c.user_id = *user_id;
+  c.access_token = *access;
+  c.session_token = *session;
+  c.jwt = *jwt;
+  auto a = ctx.auth.authenticate(rv.params.at(0), c, device->value_or(""), rv.http.remote_address,
+                                 now_ms());
+  if (!a) return error_response(a.error());
+  return json_response(200, {{"session_key", a->session_key},
+                             {"user", to_json(a->user)},
+                             {"session_expires_at", to_json(a->session_expires_at)},
+                             {"ice_servers", to_json(a->ice_servers)}});
+}
+
+http_response me(context& ctx, const request_view& rv) {
+  return with_session(ctx, rv, [&](const services::session_view& s) {
+    return json_response(200, {{"user", to_json(s.user)},
+                               {"session_expires_at", to_json(s.session.expires_at)}});
+  });
+}
+
+http_response deauthenticate(context& ctx, const request_view& rv) {
+  return with_session(ctx, rv, [&](const services::session_view& s) {
+    if (auto r = ctx.auth.deauthenticate(s.session.key_hash); !r)
+      return error_response(r.error());
+    ctx.hub.close_sessions({s.session.key_hash}, services::close_code::deauthenticated,
+                           "deauthenticated");
+    return no_content();
+  });
+}
+
+http_response put_push_token(context& ctx, const request_view& rv) {
+  return with_session(ctx, rv, [&](const services::session_view& s) {
+    auto r = ctx.users.register_push_token(s.session.app_id, s.session.user_id, rv.params.at(0),
+                                           rv.params.at(1), now_ms());
+    if (!r) return error_response(r.error());
+    return no_content();
+  });
+}
+
+http_response delete_push_tokens(context& ctx, const request_view& rv) {
+  return with_session(ctx, rv, [&](const services::session_view& s) {
+    std::string token = rv.params.size() > 1 ? rv.params[1] : std::string();
+    auto r = ctx.users.delete_push_tokens(s.session.app_id, s.session.user_id, rv.params.at(0),
+                                          token);
+    if (!r) return error_response(r.error());
+    return no_content();
+  });
+}
+
+}  // namespace
+
+void add_client_routes(std::vector<route>& t) {
+  t.push_back({"POST", "/v1/apps/{app_id}/auth", authenticate});
+  t.push_back({"GET", "/v1/me", me});
+  t.push_back({"DELETE", "/v1/session", deauthenticate});
+  t.push_back({"PUT", "/v1/me/push_tokens/{type}/{token}", put_push_token});
+  t.push_back({"DELETE", "/v1/me/push_tokens/{type}/{token}", delete_push_tokens});
+  t.push_back({"DELETE", "/v1/me/push_tokens/{type}", delete_push_tokens});
+}
+
+}  // namespace parley::api

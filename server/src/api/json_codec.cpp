@@ -1,0 +1,126 @@
+#include "api/json_codec.hpp"
+
+#include "services/limits.hpp"
+
+#include <boost/json/parse.hpp>
+
+namespace parley::api {
+
+namespace json = boost::json;
+
+result<json::object> parse_object(std::string_view text, bool empty_ok) {
+  if (text.empty() && empty_ok) return json::object{};
+  json::parse_options opt;
+  opt.max_depth = limits::json_depth;
+  boost::system::error_code ec;
+  auto v = json::parse(text, ec, {}, opt);
+  if (ec) {
+    if (ec == json::error::too_deep)
+      return fail(errc::invalid_request, "JSON is nested deeper than 32 levels");
+    return fail(errc::invalid_request, "the body is not valid JSON: " + ec.message());
+  }
+  if (!v.is_object()) return fail(errc::invalid_request, "the body must be a JSON object");
+  return std::move(v.as_object());
+}
+
+namespace {
+failure wrong_type(std::string_view name, std::string_view what) {
+  return fail(errc::invalid_request, std::string(name) + " must be " + std::string(what),
+              std::string(name));
+}
+}  // namespace
+
+result<std::optional<std::string>> opt_string(const json::object& o, std::string_view name,
+                                              std::size_t max_bytes) {
+  auto p = o.if_contains(name);
+  if (!p || p->is_null()) return std::optional<std::string>{};
+  if (!p->is_string()) return wrong_type(name, "a string");
+  if (p->as_string().size() > max_bytes)
+    return wrong_type(name, "at most " + std::to_string(max_bytes) + " bytes");
+  return std::optional<std::string>(std::string(p->as_string()));
+}
+
+result<std::string> req_string(const json::object& o, std::string_view name,
+                               std::size_t max_bytes) {
+  auto r = opt_string(o, name, max_bytes);
+  if (!r) return r.error();
+  if (!*r) return fail(errc::invalid_request, std::string(name) + " is required", std::string(name));
+  return std::move(**r);
+}
+
+result<std::optional<bool>> opt_bool(const json::object& o, std::string_view name) {
+  auto p = o.if_contains(name);
+  if (!p || p->is_null()) return std::optional<bool>{};
+  if (!p->is_bool()) return wrong_type(name, "true or false");
+  return std::optional<bool>(p->as_bool());
+}
+
+result<std::optional<std::int64_t>> opt_int(const json::object& o, std::string_view name) {
+  auto p = o.if_contains(name);
+  if (!p || p->is_null()) return std::optional<std::int64_t>{};
+  if (p->is_int64()) return std::optional<std::int64_t>(p->as_int64());
+  if (p->is_uint64() && p->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return std::optional<std::int64_t>(static_cast<std::int64_t>(p->as_uint64()));
+  return wrong_type(name, "an integer");
+}
+
+result<std::optional<store::string_map>> opt_string_map(const json::object& o,
+                                                        std::string_view name) {
+  auto p = o.if_contains(name);
+  if (!p || p->is_null()) return std::optional<store::string_map>{};
+  if (!p->is_object()) return wrong_type(name, "an object of strings");
+  const auto& obj = p->as_object();
+  if (obj.size() > limits::map_pairs)
+    return wrong_type(name, "an object of at most 16 pairs");
+  store::string_map m;
+  for (const auto& kv : obj) {
+    if (!kv.value().is_string()) return wrong_type(name, "an object of strings");
+    if (kv.key().empty() || kv.key().size() > limits::map_string_bytes ||
+        kv.value().as_string().size() > limits::map_string_bytes)
+      return wrong_type(name, "an object whose keys are 1 to 128 bytes and values at most 128");
+    m[std::string(kv.key())] = std::string(kv.value().as_string());
+  }
+  return std::optional<store::string_map>(std::move(m));
+}
+
+json::object to_json(const store::user_record& u) {
+  json::object metadata;
+  for (const auto& [k, v] : u.metadata) metadata[k] = v;
+  return {{"user_id", u.user_id},
+          {"nickname", u.nickname},
+          {"profile_url", u.profile_url},
+          {"metadata", std::move(metadata)},
+          {"created_at", u.created_at},
+          {"has_access_token", u.access_token_hash.has_value()}};
+}
+
+json::array to_json(const std::vector<services::ice_server>& servers) {
+  json::array out;
+  for (const auto& s : servers) {
+    json::array urls;
+    for (const auto& u : s.urls) urls.emplace_back(u);
+    json::object o{{"urls", std::move(urls)}};
+    if (s.username) o["username"] = *s.username;
+    if (s.credential) o["credential"] = *s.credential;
+    out.emplace_back(std::move(o));
+  }
+  return out;
+}
+
+json::object to_json(const store::app_settings& s) {
+  json::object o{{"ringing_timeout_s", s.ringing_timeout_s},
+                 {"connection_timeout_s", s.connection_timeout_s},
+                 {"reconnect_grace_s", s.reconnect_grace_s}};
+  if (s.webhook_url)
+    o["webhook_url"] = *s.webhook_url;
+  else
+    o["webhook_url"] = nullptr;
+  return o;
+}
+
+json::value to_json(const std::optional<millis>& t) {
+  if (t) return *t;
+  return nullptr;
+}
+
+}  // namespace parley::api

@@ -1,0 +1,243 @@
+// Platform API (protocol.md, "Platform API"): the app's backend manages users, tokens, push
+// tokens and settings. Every route checks the Api-Token of the app in the path first, and every
+// query below is scoped by that app.
+
+#include "api/json_codec.hpp"
+#include "api/responses.hpp"
+#include "api/router.hpp"
+#include "common/clock.hpp"
+#include "services/limits.hpp"
+
+namespace parley::api {
+
+namespace json = boost::json;
+
+namespace {
+
+// Runs `fn(app)` when the request carries the app's current Api-Token; 401 otherwise.
+template <class Fn>
+http_response with_app(context& ctx, const request_view& rv, Fn&& fn) {
+  auto app = ctx.apps.authorize(rv.params.at(0), rv.http.api_token);
+  if (!app) return error_response(app.error());
+  return fn(*app);
+}
+
+template <class T>
+http_response or_error(const result<T>& r, http_response ok) {
+  if (!r) return error_response(r.error());
+  return ok;
+}
+
+json::array push_tokens_json(const std::vector<store::push_token_record>& tokens) {
+  json::array out;
+  for (const auto& t : tokens)
+    out.push_back(json::object{
+        {"type", t.type}, {"token", t.token}, {"registered_at", t.registered_at}});
+  return out;
+}
+
+http_response create_user(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto body = parse_object(rv.http.body);
+    if (!body) return error_response(body.error());
+    auto user_id = req_string(*body, "user_id", 4096);
+    if (!user_id) return error_response(user_id.error());
+    auto nickname = opt_string(*body, "nickname", limits::nickname_bytes);
+    if (!nickname) return error_response(nickname.error());
+    auto profile_url = opt_string(*body, "profile_url", limits::profile_url_bytes);
+    if (!profile_url) return error_response(profile_url.error());
+    auto metadata = opt_string_map(*body, "metadata");
+    if (!metadata) return error_response(metadata.error());
+    auto issue = opt_bool(*body, "issue_access_token");
+    if (!issue) return error_response(issue.error());
+
+    store::user_record u;
+    u.app_id = app.app_id;
+    u.user_id = *user_id;
+    u.nickname = nickname->value_or("");
+    u.profile_url = profile_url->value_or("");
+    u.metadata = metadata->value_or(store::string_map{});
+    u.created_at = now_ms();
+    auto token = ctx.users.create(u, issue->value_or(false));
+    if (!token) return error_response(token.error());
+    if (*token) u.access_token_hash = "set";
+    json::object out{{"user", to_json(u)}};
+    if (*token) out["access_token"] = **token;
+    return json_response(201, out);
+  });
+}
+
+http_response list_users(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    int limit = 20;
+    if (auto it = rv.query.find("limit"); it != rv.query.end()) {
+      const auto& v = it->second;
+      if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos)
+        return error_response(fail(errc::invalid_request, "limit must be 1 to 100", "limit"));
+      limit = std::stoi(v);
+    }
+    std::string cursor;
+    if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
+    auto page = ctx.users.list(app.app_id, limit, cursor);
+    if (!page) return error_response(page.error());
+    json::array users;
+    for (const auto& u : page->users) users.push_back(to_json(u));
+    json::object out{{"users", std::move(users)}};
+    if (page->next)
+      out["next"] = *page->next;
+    else
+      out["next"] = nullptr;
+    return json_response(200, out);
+  });
+}
+
+http_response get_user(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto u = ctx.users.get(app.app_id, rv.params.at(1));
+    if (!u) return error_response(u.error());
+    return json_response(200, {{"user", to_json(*u)}});
+  });
+}
+
+http_response patch_user(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto body = parse_object(rv.http.body);
+    if (!body) return error_response(body.error());
+    store::user_patch patch;
+    auto nickname = opt_string(*body, "nickname", limits::nickname_bytes);
+    if (!nickname) return error_response(nickname.error());
+    auto profile_url = opt_string(*body, "profile_url", limits::profile_url_bytes);
+    if (!profile_url) return error_response(profile_url.error());
+    auto metadata = opt_string_map(*body, "metadata");
+    if (!metadata) return error_response(metadata.error());
+    patch.nickname = *nickname;
+    patch.profile_url = *profile_url;
+    patch.metadata = *metadata;
+    auto u = ctx.users.update(app.app_id, rv.params.at(1), patch);
+    if (!u) return error_response(u.error());
+    return json_response(200, {{"user", to_json(*u)}});
+  });
+}
+
+http_response delete_user(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    return or_error(ctx.users.remove(app.app_id, rv.params.at(1)), no_content());
+  });
+}
+
+http_response issue_access_token(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto token = ctx.users.issue_access_token(app.app_id, rv.params.at(1));
+    if (!token) return error_response(token.error());
+    return json_response(200, {{"access_token", *token}});
+  });
+}
+
+http_response revoke_access_token(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    return or_error(ctx.users.revoke_access_token(app.app_id, rv.params.at(1)), no_content());
+  });
+}
+
+http_response issue_session_token(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto body = parse_object(rv.http.body, true);
+    if (!body) return error_response(body.error());
+    auto expires_at = opt_int(*body, "expires_at");
+    if (!expires_at) return error_response(expires_at.error());
+    auto t = ctx.users.issue_session_token(app.app_id, rv.params.at(1), *expires_at, now_ms());
+    if (!t) return error_response(t.error());
+    return json_response(201, {{"token", t->token}, {"expires_at", t->expires_at}});
+  });
+}
+
+http_response revoke_session_tokens(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    return or_error(ctx.users.revoke_session_tokens(app.app_id, rv.params.at(1)), no_content());
+  });
+}
+
+http_response list_push_tokens(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto tokens = ctx.users.push_tokens(app.app_id, rv.params.at(1));
+    if (!tokens) return error_response(tokens.error());
+    return json_response(200, {{"push_tokens", push_tokens_json(*tokens)}});
+  });
+}
+
+http_response delete_push_tokens(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    std::string token = rv.params.size() > 3 ? rv.params[3] : std::string();
+    return or_error(ctx.users.delete_push_tokens(app.app_id, rv.params.at(1), rv.params.at(2), token),
+                    no_content());
+  });
+}
+
+http_response get_settings(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    return json_response(200, to_json(app.settings));
+  });
+}
+
+http_response patch_settings(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto body = parse_object(rv.http.body);
+    if (!body) return error_response(body.error());
+    auto s = app.settings;
+    struct bound {
+      const char* name;
+      int lo, hi;
+      int* slot;
+    };
+    for (auto b : {bound{"ringing_timeout_s", 10, 180, &s.ringing_timeout_s},
+                   bound{"connection_timeout_s", 5, 120, &s.connection_timeout_s},
+                   bound{"reconnect_grace_s", 0, 120, &s.reconnect_grace_s}}) {
+      auto v = opt_int(*body, b.name);
+      if (!v) return error_response(v.error());
+      if (!*v) continue;
+      if (**v < b.lo || **v > b.hi)
+        return error_response(fail(errc::invalid_request,
+                                   std::string(b.name) + " must be " + std::to_string(b.lo) +
+                                       " to " + std::to_string(b.hi),
+                                   b.name));
+      *b.slot = static_cast<int>(**v);
+    }
+    if (auto p = body->if_contains("webhook_url")) {
+      if (p->is_null()) {
+        s.webhook_url.reset();
+      } else {
+        auto url = opt_string(*body, "webhook_url", limits::profile_url_bytes);
+        if (!url) return error_response(url.error());
+        if (!(*url)->starts_with("http://") && !(*url)->starts_with("https://"))
+          return error_response(fail(errc::invalid_request,
+                                     "webhook_url must be an http or https URL", "webhook_url"));
+        s.webhook_url = **url;
+      }
+    }
+    if (auto r = ctx.apps.update_settings(app.app_id, s); !r) return error_response(r.error());
+    return json_response(200, to_json(s));
+  });
+}
+
+}  // namespace
+
+void add_platform_routes(std::vector<route>& t) {
+  const std::string users = "/v1/apps/{app_id}/users";
+  const std::string user = users + "/{user_id}";
+  t.push_back({"POST", users, create_user});
+  t.push_back({"GET", users, list_users});
+  t.push_back({"GET", user, get_user});
+  t.push_back({"PATCH", user, patch_user});
+  t.push_back({"DELETE", user, delete_user});
+  t.push_back({"POST", user + "/access_token", issue_access_token});
+  t.push_back({"DELETE", user + "/access_token", revoke_access_token});
+  t.push_back({"POST", user + "/session_tokens", issue_session_token});
+  t.push_back({"DELETE", user + "/session_tokens", revoke_session_tokens});
+  t.push_back({"GET", user + "/push_tokens", list_push_tokens});
+  t.push_back({"DELETE", user + "/push_tokens/{type}", delete_push_tokens});
+  t.push_back({"DELETE", user + "/push_tokens/{type}/{token}", delete_push_tokens});
+  t.push_back({"GET", "/v1/apps/{app_id}/settings", get_settings});
+  t.push_back({"PATCH", "/v1/apps/{app_id}/settings", patch_settings});
+}
+
+}  // namespace parley::api

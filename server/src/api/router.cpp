@@ -1,0 +1,144 @@
+#include "api/router.hpp"
+
+#include "api/responses.hpp"
+#include "common/crypto.hpp"
+#include "common/log.hpp"
+
+#include <chrono>
+
+namespace parley::api {
+
+namespace {
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    auto j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+}  // namespace
+
+std::optional<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+http_api::http_api(context& ctx) : ctx_(ctx) {
+  std::vector<route> table;
+  add_ops_routes(table);
+  add_admin_routes(table);
+  add_platform_routes(table);
+  add_client_routes(table);
+  for (auto& r : table) {
+    compiled c{r.method, r.pattern, {}, std::move(r.handler)};
+    for (auto seg : split_path(r.pattern))
+      c.segments.emplace_back(seg.starts_with('{') ? "{}" : std::string(seg));
+    routes_.push_back(std::move(c));
+  }
+}
+
+http_response http_api::handle(const http_request& req) {
+  auto started = std::chrono::steady_clock::now();
+  http_response res;
+  try {
+    res = dispatch(req);
+  } catch (const std::exception& e) {
+    // The one catch of the request path: log the bug with an id the caller can quote.
+    auto id = crypto::uuid_v4();
+    log::error("internal_error", {{"error_id", id}, {"what", e.what()}, {"target", req.target}});
+    res = error_response(fail(errc::internal, "internal error " + id));
+  }
+  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
+  ctx_.stats.http_request_duration.observe(elapsed.count());
+  ctx_.stats.http_requests_total.add({res.route, std::to_string(res.status)});
+  return res;
+}
+
+http_response http_api::dispatch(const http_request& req) {
+  std::string_view target = req.target;
+  std::string_view path = target.substr(0, target.find('?'));
+  std::string_view query_text =
+      path.size() < target.size() ? target.substr(path.size() + 1) : std::string_view{};
+
+  auto bad = [](std::string why) { return error_response(fail(errc::invalid_request, why)); };
+  auto raw_segments = split_path(path);
+  std::vector<std::string> segments;
+  segments.reserve(raw_segments.size());
+  for (auto s : raw_segments) {
+    auto d = percent_decode(s);
+    if (!d) return bad("the path has a bad percent escape");
+    segments.push_back(std::move(*d));
+  }
+
+  const compiled* match = nullptr;
+  bool path_known = false;
+  path_params params;
+  for (const auto& r : routes_) {
+    if (r.segments.size() != segments.size()) continue;
+    bool ok = true;
+    for (std::size_t i = 0; i < segments.size() && ok; ++i)
+      ok = r.segments[i] == "{}" ? !segments[i].empty() : r.segments[i] == segments[i];
+    if (!ok) continue;
+    path_known = true;
+    if (r.method != req.method) continue;
+    match = &r;
+    for (std::size_t i = 0; i < segments.size(); ++i)
+      if (r.segments[i] == "{}") params.push_back(segments[i]);
+    break;
+  }
+  if (!match) {
+    if (path_known) {
+      auto r = error_response(fail(errc::invalid_request, "method not allowed on this path"));
+      r.status = 405;
+      return r;
+    }
+    return error_response(fail(errc::not_found, "no such route"));
+  }
+
+  query_params query;
+  while (!query_text.empty()) {
+    auto amp = query_text.find('&');
+    auto pair = query_text.substr(0, amp);
+    query_text = amp == std::string_view::npos ? std::string_view{} : query_text.substr(amp + 1);
+    if (pair.empty()) continue;
+    auto eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq));
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{}
+                                                             : pair.substr(eq + 1));
+    if (!key || !value) return bad("the query has a bad percent escape");
+    query.emplace(std::move(*key), std::move(*value));
+  }
+
+  auto res = match->handler(ctx_, request_view{req, params, query});
+  res.route = match->method + " " + match->pattern;
+  return res;
+}
+
+}  // namespace parley::api

@@ -1,0 +1,63 @@
+#pragma once
+// The REST API: a table of {method, path pattern, handler}, matched segment by segment. This
+// is where an HTTP request is decoded and dispatched; handlers live in *_routes.cpp.
+
+#include "api/context.hpp"
+#include "api/http_types.hpp"
+
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::api {
+
+using path_params = std::vector<std::string>;  // the {…} segments, percent-decoded, in order
+using query_params = std::map<std::string, std::string, std::less<>>;
+
+struct request_view {
+  const http_request& http;
+  const path_params& params;
+  const query_params& query;
+};
+
+using route_handler = std::function<http_response(context&, const request_view&)>;
+
+struct route {
+  std::string method;
+  std::string pattern;  // e.g. "/v1/apps/{app_id}/users/{user_id}"
+  route_handler handler;
+};
+
+// Route groups, each in its own file.
+void add_platform_routes(std::vector<route>& table);
+void add_client_routes(std::vector<route>& table);
+void add_admin_routes(std::vector<route>& table);
+void add_ops_routes(std::vector<route>& table);
+
+class http_api {
+ public:
+  explicit http_api(context& ctx);
+
+  // Answers one request. Never throws: a bug becomes 500 `internal` with an id in the log.
+  // Thread-safe (handlers only touch thread-safe services).
+  http_response handle(const http_request& req);
+
+ private:
+  struct compiled {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;  // "{}" marks a parameter
+    route_handler handler;
+  };
+  http_response dispatch(const http_request& req);
+
+  context& ctx_;
+  std::vector<compiled> routes_;
+};
+
+// Percent-decoding of a path segment or query value; nullopt on a bad escape.
+std::optional<std::string> percent_decode(std::string_view s);
+
+}  // namespace parley::api

@@ -1,0 +1,195 @@
+#include "api/ws_dispatch.hpp"
+
+#include "api/json_codec.hpp"
+#include "api/responses.hpp"
+#include "common/clock.hpp"
+#include "common/crypto.hpp"
+#include "common/log.hpp"
+#include "services/limits.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <chrono>
+
+namespace parley::api {
+
+namespace json = boost::json;
+using services::close_code::session_invalid;
+
+namespace {
+
+constexpr millis expiring_lead_ms = 60'000;
+
+std::string frame(const json::object& o) { return json::serialize(o); }
+
+// Token bucket: `rate` per second, holding up to twice that.
+class message_budget {
+ public:
+  explicit message_budget(int rate)
+      : rate_(rate), tokens_(2.0 * rate), last_(std::chrono::steady_clock::now()) {}
+  bool take() {
+    auto now = std::chrono::steady_clock::now();
+    tokens_ = std::min(2.0 * rate_,
+                       tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+    if (tokens_ < 1.0) return false;
+    tokens_ -= 1.0;
+    return true;
+  }
+
+ private:
+  double rate_;
+  double tokens_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+class connection_handler final : public ws_handler {
+ public:
+  connection_handler(context& ctx, std::shared_ptr<services::client_connection> conn,
+                     std::string remote)
+      : ctx_(ctx), conn_(std::move(conn)), remote_(std::move(remote)),
+        budget_(ctx.config.ws_msg_rate) {}
+
+  ~connection_handler() override { on_close(); }
+
+  void on_text(std::string_view text) override {
+    if (closed_) return;
+    if (!budget_.take()) {
+      close(services::close_code::rate_limited, "too many messages");
+      return;
+    }
+    auto msg = parse_object(text);
+    if (!msg) {
+      if (!hello_done_) return reject_hello(msg.error());
+      return send_error(msg.error(), "");
+    }
+    std::string req_id;
+    if (auto p = msg->if_contains("req_id"); p && p->is_string() &&
+                                             p->as_string().size() <= limits::req_id_bytes)
+      req_id = p->as_string();
+    auto type = opt_string(*msg, "type", 64);
+    if (!type || !*type) {
+      auto f = type ? fail(errc::invalid_request, "type is required", "type") : type.error();
+      if (!hello_done_) return reject_hello(f);
+      return send_error(f, req_id);
+    }
+    if (!hello_done_) return hello(*msg, **type);
+    dispatch(*msg, **type, req_id);
+  }
+
+  void on_binary() override {
+    if (closed_) return;
+    auto f = fail(errc::invalid_request, "messages are JSON text frames");
+    if (!hello_done_) return reject_hello(f);
+    send_error(f, "");
+  }
+
+  void on_close() override {
+    if (closed_) return;
+    closed_ = true;
+    if (handle_) ctx_.hub.remove(handle_);
+    handle_ = 0;
+  }
+
+ private:
+  void send(const json::object& o) { conn_->send(frame(o)); }
+  void send_error(const failure& f, std::string_view req_id) { send(error_frame(f, req_id)); }
+  void close(int code, const std::string& reason) {
+    conn_->close(code, reason);
+    ctx_.stats.ws_closes_total.add({std::to_string(code)});
+    on_close();
+  }
+  void reject_hello(const failure& f) {
+    send_error(f, "");
+    close(session_invalid, "hello failed");
+  }
+
+  // First frame: {"type": "hello", "session_key", "device_id"?} → welcome, or error + 4001.
+  void hello(const json::object& msg, const std::string& type) {
+    if (type != "hello") return reject_hello(fail(errc::invalid_request, "the first message must be hello", "type"));
+    auto key = req_string(msg, "session_key", limits::token_bytes);
+    if (!key) return reject_hello(key.error());
+    auto device = opt_string(msg, "device_id", limits::device_id_bytes);
+    if (!device) return reject_hello(device.error());
+    if (*device && (*device)->empty())
+      return reject_hello(fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id"));
+    auto s = ctx_.auth.verify(*key, now_ms());
+    if (!s) return reject_hello(s.error());
+
+    session_ = s->session;
+    services::connection_info info;
+    info.connection_id = crypto::uuid_v4();
+    info.app_id = session_.app_id;
+    info.user_id = session_.user_id;
+    info.session_hash = session_.key_hash;
+    info.device_id = device->value_or("");
+    info.expires_at = session_.expires_at;
+    handle_ = ctx_.hub.add(conn_, info);
+    hello_done_ = true;
+    // A revocation between the check above and the registration would miss this connection;
+    // checking again after registering closes that gap.
+    if (auto again = ctx_.auth.verify(*key, now_ms()); !again) return reject_hello(again.error());
+
+    send({{"type", "welcome"},
+          {"connection_id", info.connection_id},
+          {"user", to_json(s->user)},
+          {"session_expires_at", to_json(session_.expires_at)},
+          {"heartbeat_s", ctx_.config.heartbeat_s},
+          {"ongoing_calls", json::array{}},
+          {"ice_servers", to_json(ctx_.auth.ice_servers(session_.user_id, now_ms()))}});
+  }
+
+  void dispatch(const json::object& msg, const std::string& type, const std::string& req_id) {
+    if (type == "ping") return send({{"type", "pong"}});
+    if (type == "refresh") return refresh(msg, req_id);
+    if (type == "hello")
+      return send_error(fail(errc::invalid_request, "already authenticated", "type"), req_id);
+    send_error(fail(errc::invalid_request, "unknown message type", "type"), req_id);
+  }
+
+  void refresh(const json::object& msg, const std::string& req_id) {
+    if (req_id.empty())
+      return send_error(fail(errc::invalid_request, "req_id must be 1 to 64 bytes", "req_id"), "");
+    auto token = opt_string(msg, "session_token", limits::token_bytes);
+    if (!token) return send_error(token.error(), req_id);
+    auto jwt = opt_string(msg, "jwt", limits::token_bytes);
+    if (!jwt) return send_error(jwt.error(), req_id);
+    auto at = ctx_.auth.refresh(session_, *token, *jwt, now_ms());
+    if (!at) return send_error(at.error(), req_id);
+    session_.expires_at = *at;
+    ctx_.hub.set_expiry(handle_, *at);
+    send({{"type", "ack"}, {"req_id", req_id}, {"session_expires_at", *at}});
+  }
+
+  context& ctx_;
+  std::shared_ptr<services::client_connection> conn_;
+  std::string remote_;
+  message_budget budget_;
+  bool hello_done_ = false;
+  bool closed_ = false;
+  services::connection_hub::handle handle_ = 0;
+  store::session_record session_;
+};
+
+}  // namespace
+
+std::unique_ptr<ws_handler> open_ws_handler(context& ctx,
+                                             std::shared_ptr<services::client_connection> conn,
+                                             std::string remote_address) {
+  return std::make_unique<connection_handler>(ctx, std::move(conn), std::move(remote_address));
+}
+
+void sweep_sessions(context& ctx, millis now) {
+  ctx.hub.sweep(
+      now, expiring_lead_ms,
+      [](services::client_connection& c, millis at) {
+        c.send(frame({{"type", "session_expiring"}, {"expires_at", at}}));
+      },
+      [&](services::client_connection& c) {
+        c.send(frame(error_frame(fail(errc::session_expired, "the session has expired"), "")));
+        c.close(session_invalid, "session expired");
+        ctx.stats.ws_closes_total.add({std::to_string(session_invalid)});
+      });
+}
+
+}  // namespace parley::api

@@ -1,0 +1,28 @@
+#pragma once
+// Everything `parleyd serve` can be told, with the protocol's defaults.
+
+#include "services/auth_service.hpp"
+#include "services/ice.hpp"
+#include "transport/server.hpp"
+
+#include <string>
+
+namespace parley::app {
+
+struct serve_config {
+  std::string data_dir = "./var";
+  std::string store_url;  // overrides data_dir when set
+  std::string listen = "127.0.0.1:8080";
+  std::string admin_token;
+  bool demo = false;
+  int ws_msg_rate = 50;
+  transport::transport_config transport;
+  services::ice_config ice;
+  services::auth_limits auth;
+};
+
+// "sqlite:///abs/path", "sqlite://rel/path" or empty (→ DATA_DIR/parley.db). Returns the SQLite
+// file path; throws std::runtime_error for a URL scheme this build cannot open.
+std::string sqlite_path_for(const std::string& data_dir, const std::string& store_url);
+
+}  // namespace parley::app

@@ -1,0 +1,53 @@
+#include "app/serve.hpp"
+
+#include "api/context.hpp"
+#include "api/router.hpp"
+#include "common/log.hpp"
+#include "services/app_service.hpp"
+#include "services/auth_service.hpp"
+#include "services/connection_hub.hpp"
+#include "services/user_service.hpp"
+#include "store/sqlite/sqlite_store.hpp"
+#include "transport/server.hpp"
+
+#include <csignal>
+#include <cstdio>
+
+namespace parley::app {
+
+int serve(const serve_config& cfg) {
+  auto st = store::open_sqlite_store(sqlite_path_for(cfg.data_dir, cfg.store_url));
+  // Sessions that expired while the server was down are of no use to anyone.
+  (void)st->delete_expired_sessions(now_ms());
+
+  metrics stats;
+  services::connection_hub hub;
+  services::app_service apps(*st, &hub);
+  services::user_service users(*st, hub);
+  services::auth_service auth(*st, cfg.ice, cfg.auth, stats);
+
+  api::api_config api_cfg;
+  api_cfg.admin_token = cfg.admin_token;
+  api_cfg.heartbeat_s = cfg.transport.heartbeat_s;
+  api_cfg.ws_msg_rate = cfg.ws_msg_rate;
+  api_cfg.demo = cfg.demo;
+  api::context ctx{apps, users, auth, hub, stats, api_cfg};
+  api::http_api http(ctx);
+
+  // A peer that vanishes mid-write must not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  auto server = transport::create_server(cfg.transport, ctx, http);
+  auto scheme = server->tls() ? "https" : "http";
+  log::info("listening", {{"host", cfg.transport.host},
+                          {"port", server->port()},
+                          {"tls", server->tls()},
+                          {"demo", cfg.demo}});
+  std::printf("parleyd listening on %s://%s:%u\n", scheme, cfg.transport.host.c_str(),
+              static_cast<unsigned>(server->port()));
+  std::fflush(stdout);
+  server->run();
+  log::info("stopped");
+  return 0;
+}
+
+}  // namespace parley::app

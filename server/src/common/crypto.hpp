@@ -1,0 +1,35 @@
+#pragma once
+// Hashing, MACs, randomness and encodings, all from OpenSSL. Secrets are made here and only
+// their SHA-256 is stored; comparisons of secrets go through constant_time_equal.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace parley::crypto {
+
+// `n` bytes from the OpenSSL CSPRNG. Throws std::runtime_error if the CSPRNG fails (fatal).
+std::string random_bytes(std::size_t n);
+// A new secret: 256 random bits, base64url without padding (43 characters).
+std::string new_secret();
+// A random lowercase UUID v4.
+std::string uuid_v4();
+bool is_uuid_v4(std::string_view s) noexcept;
+
+// Raw 32-byte digest and its lowercase hex form.
+std::string sha256(std::string_view data);
+std::string sha256_hex(std::string_view data);
+std::string hmac_sha256(std::string_view key, std::string_view data);
+std::string hmac_sha1(std::string_view key, std::string_view data);
+
+std::string hex(std::string_view bytes);
+std::string base64(std::string_view bytes);
+std::string base64url(std::string_view bytes);
+// Decodes base64url (padding optional). nullopt on a character outside the alphabet.
+std::optional<std::string> base64url_decode(std::string_view text);
+
+// Compares without an early exit, so timing does not reveal the common prefix.
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace parley::crypto

@@ -1,0 +1,47 @@
+#pragma once
+// Operator actions on apps (CLI and admin API) and the check of an app's Api-Token that guards
+// the Platform API.
+
+#include "common/errors.hpp"
+#include "services/connection_hub.hpp"
+#include "store/store.hpp"
+
+#include <string>
+#include <vector>
+
+namespace parley::services {
+
+struct new_app {
+  std::string app_id;
+  std::string name;
+  std::string api_token;       // shown once
+  std::string signing_secret;  // shown once
+  millis created_at = 0;
+};
+
+class app_service {
+ public:
+  // `hub` may be null for the offline CLI (no live connections to close).
+  app_service(store::store& st, connection_hub* hub) : store_(st), hub_(hub) {}
+
+  result<new_app> create(const std::string& name, millis now);
+  result<std::vector<store::app_record>> list();
+  // Issues a new api token; the old one stops working at once.
+  result<std::string> rotate_token(const std::string& app_id);
+  // Deletes the app with all its users; its live connections close with 4001.
+  result<void> remove(const std::string& app_id);
+
+  result<void> update_settings(const std::string& app_id, const store::app_settings& s) {
+    return store_.set_settings(app_id, s);
+  }
+
+  // unauthorized unless `api_token` is the app's current token (constant-time compare of
+  // hashes). An unknown app gives the same answer, so nothing about other apps leaks.
+  result<store::app_record> authorize(const std::string& app_id, std::string_view api_token);
+
+ private:
+  store::store& store_;
+  connection_hub* hub_;
+};
+
+}  // namespace parley::services

@@ -1,0 +1,163 @@
+#include "services/auth_service.hpp"
+
+#include "common/crypto.hpp"
+#include "services/jwt.hpp"
+#include "services/limits.hpp"
+
+namespace parley::services {
+
+auth_service::auth_service(store::store& st, ice_config ice, auth_limits lim, metrics& m)
+    : store_(st),
+      ice_(std::move(ice)),
+      metrics_(m),
+      by_user_(lim.failures_per_user, lim.window_ms),
+      by_address_(lim.failures_per_address, lim.window_ms) {}
+
+result<authenticated> auth_service::authenticate(const std::string& app_id, const credentials& c,
+                                                 const std::string& device_id,
+                                                 const std::string& remote_address, millis now) {
+  auto count = [&](std::string_view outcome) { metrics_.auth_total.add({std::string(outcome)}); };
+
+  if (!limits::valid_user_id(c.user_id)) {
+    count("invalid_request");
+    return fail(errc::invalid_request,
+                "user_id must be 1 to 128 bytes of letters, digits and . _ @ : + -", "user_id");
+  }
+  int given = (c.access_token ? 1 : 0) + (c.session_token ? 1 : 0) + (c.jwt ? 1 : 0);
+  if (given != 1) {
+    count("invalid_request");
+    return fail(errc::invalid_request,
+                "give exactly one of access_token, session_token and jwt", "access_token");
+  }
+
+  // Refuse before looking at the credential: a limited key learns nothing from trying.
+  auto user_key = app_id + '\n' + c.user_id;
+  int wait = std::max(by_user_.retry_after_s(user_key, now),
+                      by_address_.retry_after_s(remote_address, now));
+  if (wait > 0) {
+    count("rate_limited");
+    auto f = fail(errc::rate_limited, "too many failed attempts; try again later");
+    f.retry_after_s = wait;
+    return f;
+  }
+
+  auto app = store_.find_app(app_id);
+  if (!app) {
+    count(app.error().code == errc::not_found ? "invalid_credentials" : "error");
+    if (app.error().code == errc::not_found) return fail(errc::not_found, "app_not_found");
+    return app.error();
+  }
+
+  auto checked = check_credentials(*app, c, now);
+  if (!checked) {
+    auto code = checked.error().code;
+    if (code == errc::invalid_credentials || code == errc::token_expired) {
+      by_user_.record_failure(user_key, now);
+      by_address_.record_failure(remote_address, now);
+    }
+    count(code_name(code));
+    return checked.error();
+  }
+
+  auto user = store_.find_user(app_id, c.user_id);
+  if (!user) return user.error();
+
+  authenticated out;
+  out.session_key = crypto::new_secret();
+  store::session_record s;
+  s.key_hash = crypto::sha256_hex(out.session_key);
+  s.app_id = app_id;
+  s.user_id = c.user_id;
+  s.source = checked->source;
+  s.expires_at = checked->expires_at;
+  s.device_id = device_id;
+  s.created_at = now;
+  if (auto r = store_.create_session(s); !r) return r.error();
+  count("success");
+  out.user = std::move(*user);
+  out.session_expires_at = checked->expires_at;
+  out.ice_servers = ice_servers(c.user_id, now);
+  return out;
+}
+
+result<auth_service::verified_token> auth_service::check_credentials(const store::app_record& app,
+                                                                     const credentials& c,
+                                                                     millis now) {
+  // One answer for an unknown user and a wrong token, so user ids cannot be enumerated.
+  auto wrong = fail(errc::invalid_credentials, "the user id and token do not match");
+  if (c.access_token) {
+    if (c.access_token->size() > limits::token_bytes) return wrong;
+    auto user = store_.find_user(app.app_id, c.user_id);
+    if (!user) return user.error().code == errc::not_found ? wrong : user.error();
+    if (!user->access_token_hash ||
+        !crypto::constant_time_equal(crypto::sha256_hex(*c.access_token), *user->access_token_hash))
+      return wrong;
+    return verified_token{store::session_source::access_token, std::nullopt};
+  }
+  if (c.session_token) {
+    if (c.session_token->size() > limits::token_bytes) return wrong;
+    // The lookup is by hash, so the comparison of secrets happens inside the index, never on
+    // the plain token.
+    auto t = store_.find_session_token(app.app_id, crypto::sha256_hex(*c.session_token));
+    if (!t) return t.error().code == errc::not_found ? wrong : t.error();
+    if (t->user_id != c.user_id) return wrong;
+    if (t->expires_at <= now) return fail(errc::token_expired, "the session token has expired");
+    return verified_token{store::session_source::session_token, t->expires_at};
+  }
+  auto claims = verify_jwt(*c.jwt, app.signing_secret, app.app_id, now);
+  if (!claims) return claims.error();
+  if (claims->sub != c.user_id) return fail(errc::invalid_credentials, "the jwt sub is not user_id");
+  // A JWT vouches for the user: one that does not exist yet is created.
+  auto existing = store_.find_user(app.app_id, c.user_id);
+  if (!existing) {
+    if (existing.error().code != errc::not_found) return existing.error();
+    store::user_record u;
+    u.app_id = app.app_id;
+    u.user_id = c.user_id;
+    u.created_at = now;
+    if (auto r = store_.create_user(u); !r && r.error().code != errc::user_exists) return r.error();
+  }
+  return verified_token{store::session_source::jwt, claims->expires_at};
+}
+
+result<session_view> auth_service::verify(std::string_view session_key, millis now) {
+  auto unauthorized = fail(errc::unauthorized, "missing or unknown session key");
+  if (session_key.empty() || session_key.size() > limits::token_bytes) return unauthorized;
+  auto s = store_.find_session(crypto::sha256_hex(session_key));
+  if (!s) return s.error().code == errc::not_found ? unauthorized : s.error();
+  if (s->expires_at && *s->expires_at <= now)
+    return fail(errc::session_expired, "the session has expired");
+  auto user = store_.find_user(s->app_id, s->user_id);
+  if (!user) return user.error().code == errc::not_found ? unauthorized : user.error();
+  return session_view{std::move(*s), std::move(*user)};
+}
+
+result<void> auth_service::deauthenticate(const std::string& key_hash) {
+  return store_.delete_session(key_hash);
+}
+
+result<millis> auth_service::refresh(const store::session_record& s,
+                                     const std::optional<std::string>& session_token,
+                                     const std::optional<std::string>& jwt, millis now) {
+  if ((session_token ? 1 : 0) + (jwt ? 1 : 0) != 1)
+    return fail(errc::invalid_request, "give exactly one of session_token and jwt",
+                "session_token");
+  auto app = store_.find_app(s.app_id);
+  if (!app) return app.error();
+  credentials c;
+  c.user_id = s.user_id;
+  c.session_token = session_token;
+  c.jwt = jwt;
+  auto checked = check_credentials(*app, c, now);
+  if (!checked) return checked.error();
+  if (auto r = store_.update_session(s.key_hash, checked->source, checked->expires_at); !r)
+    return r.error();
+  return *checked->expires_at;
+}
+
+void auth_service::prune(millis now) {
+  by_user_.prune(now);
+  by_address_.prune(now);
+}
+
+}  // namespace parley::services

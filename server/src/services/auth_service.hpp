@@ -1,0 +1,84 @@
+#pragma once
+// Client authentication (protocol.md, "Client API"): a user id with an access token, a session
+// token or an app-signed JWT becomes a session key; session keys are checked on every client
+// request and WebSocket hello. Failed attempts are rate-limited per user id and per address.
+
+#include "common/errors.hpp"
+#include "common/metrics.hpp"
+#include "services/ice.hpp"
+#include "services/rate_limiter.hpp"
+#include "store/store.hpp"
+
+#include <optional>
+#include <string>
+
+namespace parley::services {
+
+struct credentials {
+  std::string user_id;
+  std::optional<std::string> access_token;
+  std::optional<std::string> session_token;
+  std::optional<std::string> jwt;
+};
+
+struct auth_limits {
+  int failures_per_user = 10;
+  int failures_per_address = 50;
+  millis window_ms = 60'000;
+};
+
+struct authenticated {
+  std::string session_key;  // shown once to the device
+  store::user_record user;
+  std::optional<millis> session_expires_at;
+  std::vector<ice_server> ice_servers;
+};
+
+// A verified session: who it is, until when.
+struct session_view {
+  store::session_record session;
+  store::user_record user;
+};
+
+class auth_service {
+ public:
+  auth_service(store::store& st, ice_config ice, auth_limits lim, metrics& m);
+
+  // rate_limited (with retry_after_s), not_found (no such app), invalid_request (not exactly one
+  // credential), invalid_credentials, token_expired.
+  result<authenticated> authenticate(const std::string& app_id, const credentials& c,
+                                     const std::string& device_id,
+                                     const std::string& remote_address, millis now);
+
+  // unauthorized for an unknown key, session_expired past its expiry.
+  result<session_view> verify(std::string_view session_key, millis now);
+
+  // Ends the session; the caller closes its connections (4000).
+  result<void> deauthenticate(const std::string& key_hash);
+
+  // Moves a session to a fresh session token or JWT of the same user; returns the new expiry.
+  result<millis> refresh(const store::session_record& s, const std::optional<std::string>& session_token,
+                         const std::optional<std::string>& jwt, millis now);
+
+  std::vector<ice_server> ice_servers(const std::string& user_id, millis now) const {
+    return ice_servers_for(ice_, user_id, now);
+  }
+
+  void prune(millis now);
+
+ private:
+  struct verified_token {
+    store::session_source source;
+    std::optional<millis> expires_at;
+  };
+  result<verified_token> check_credentials(const store::app_record& app, const credentials& c,
+                                           millis now);
+
+  store::store& store_;
+  ice_config ice_;
+  metrics& metrics_;
+  rate_limiter by_user_;
+  rate_limiter by_address_;
+};
+
+}  // namespace parley::services

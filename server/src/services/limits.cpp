@@ -1,0 +1,19 @@
+#include "services/limits.hpp"
+
+namespace parley::limits {
+
+bool valid_user_id(std::string_view id) noexcept {
+  if (id.empty() || id.size() > user_id_bytes) return false;
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '@' || c == ':' || c == '+' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool valid_push_type(std::string_view type) noexcept {
+  return type == "apns_voip" || type == "apns" || type == "fcm";
+}
+
+}  // namespace parley::limits

@@ -1,0 +1,29 @@
+#pragma once
+// The protocol's limits (protocol.md, "Conventions") and the validation of ids. One place, so
+// the HTTP routes, the WebSocket dispatch and the tests agree.
+
+#include <cstddef>
+#include <string_view>
+
+namespace parley::limits {
+
+inline constexpr std::size_t http_body_bytes = 64 * 1024;
+inline constexpr std::size_t ws_message_bytes = 64 * 1024;
+inline constexpr int json_depth = 32;
+inline constexpr std::size_t map_pairs = 16;        // custom_items, metadata
+inline constexpr std::size_t map_string_bytes = 128;
+inline constexpr std::size_t user_id_bytes = 128;
+inline constexpr std::size_t nickname_bytes = 128;
+inline constexpr std::size_t profile_url_bytes = 2048;
+inline constexpr std::size_t device_id_bytes = 64;
+inline constexpr std::size_t req_id_bytes = 64;
+inline constexpr std::size_t push_token_bytes = 4096;
+inline constexpr std::size_t app_name_bytes = 128;
+inline constexpr std::size_t token_bytes = 4096;  // any credential presented to us
+
+// 1–128 bytes of [A-Za-z0-9._@:+-].
+bool valid_user_id(std::string_view id) noexcept;
+// apns_voip, apns or fcm.
+bool valid_push_type(std::string_view type) noexcept;
+
+}  // namespace parley::limits

@@ -1,0 +1,176 @@
+#include "services/user_service.hpp"
+
+#include "common/crypto.hpp"
+#include "services/limits.hpp"
+
+namespace parley::services {
+
+namespace {
+constexpr millis day_ms = 24 * 3600 * 1000LL;
+
+result<void> check_user_id(const std::string& user_id) {
+  if (!limits::valid_user_id(user_id))
+    return fail(errc::invalid_request,
+                "user_id must be 1 to 128 bytes of letters, digits and . _ @ : + -", "user_id");
+  return {};
+}
+
+result<void> check_push(const std::string& type, const std::string& token, bool token_required) {
+  if (!limits::valid_push_type(type))
+    return fail(errc::invalid_request, "type must be apns_voip, apns or fcm", "type");
+  if ((token_required && token.empty()) || token.size() > limits::push_token_bytes)
+    return fail(errc::invalid_request, "token must be 1 to 4096 bytes", "token");
+  return {};
+}
+}  // namespace
+
+result<void> user_service::check_profile(const std::optional<std::string>& nickname,
+                                         const std::optional<std::string>& profile_url,
+                                         const std::optional<store::string_map>& metadata) {
+  if (nickname && nickname->size() > limits::nickname_bytes)
+    return fail(errc::invalid_request, "nickname must be at most 128 bytes", "nickname");
+  if (profile_url && profile_url->size() > limits::profile_url_bytes)
+    return fail(errc::invalid_request, "profile_url must be at most 2048 bytes", "profile_url");
+  if (metadata) {
+    if (metadata->size() > limits::map_pairs)
+      return fail(errc::invalid_request, "metadata holds at most 16 pairs", "metadata");
+    for (const auto& [k, v] : *metadata)
+      if (k.empty() || k.size() > limits::map_string_bytes ||
+          v.size() > limits::map_string_bytes)
+        return fail(errc::invalid_request,
+                    "metadata keys are 1 to 128 bytes and values at most 128 bytes", "metadata");
+  }
+  return {};
+}
+
+result<std::optional<std::string>> user_service::create(store::user_record user,
+                                                        bool issue_access_token) {
+  if (auto r = check_user_id(user.user_id); !r) return r.error();
+  if (auto r = check_profile(user.nickname, user.profile_url, user.metadata); !r)
+    return r.error();
+  std::optional<std::string> token;
+  if (issue_access_token) {
+    token = crypto::new_secret();
+    user.access_token_hash = crypto::sha256_hex(*token);
+  }
+  if (auto r = store_.create_user(user); !r) return r.error();
+  return token;
+}
+
+result<store::user_record> user_service::get(const std::string& app_id,
+                                             const std::string& user_id) {
+  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+  return store_.find_user(app_id, user_id);
+}
+
+result<user_page> user_service::list(const std::string& app_id, int limit,
+                                     const std::string& cursor) {
+  if (limit < 1 || limit > 100)
+    return fail(errc::invalid_request, "limit must be 1 to 100", "limit");
+  std::string after;
+  if (!cursor.empty()) {
+    auto decoded = crypto::base64url_decode(cursor);
+    if (!decoded || !limits::valid_user_id(*decoded))
+      return fail(errc::invalid_request, "next is not a cursor this server issued", "next");
+    after = *decoded;
+  }
+  // One row more than asked tells whether another page exists.
+  auto rows = store_.list_users(app_id, after, limit + 1);
+  if (!rows) return rows.error();
+  user_page page;
+  page.users = std::move(*rows);
+  if (page.users.size() > static_cast<std::size_t>(limit)) {
+    page.users.resize(static_cast<std::size_t>(limit));
+    page.next = crypto::base64url(page.users.back().user_id);
+  }
+  return page;
+}
+
+result<store::user_record> user_service::update(const std::string& app_id,
+                                                const std::string& user_id,
+                                                const store::user_patch& patch) {
+  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+  if (auto r = check_profile(patch.nickname, patch.profile_url, patch.metadata); !r)
+    return r.error();
+  return store_.update_user(app_id, user_id, patch);
+}
+
+result<void> user_service::remove(const std::string& app_id, const std::string& user_id) {
+  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+  auto ended = store_.delete_user(app_id, user_id);
+  if (!ended) return ended.error();
+  hub_.close_user(app_id, user_id, close_code::user_deleted, "user deleted");
+  return {};
+}
+
+result<std::string> user_service::issue_access_token(const std::string& app_id,
+                                                     const std::string& user_id) {
+  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+  auto token = crypto::new_secret();
+  auto ended = store_.set_access_token(app_id, user_id, crypto::sha256_hex(token));
+  if (!ended) return ended.error();
+  hub_.close_sessions(*ended, close_code::session_invalid, "access token rotated");
+  return token;
+}
+
+result<void> user_service::revoke_access_token(const std::string& app_id,
+                                               const std::string& user_id) {
+  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+  auto ended = store_.set_access_token(app_id, user_id, std::nullopt);
+  if (!ended) return ended.error();
+  hub_.close_sessions(*ended, close_code::session_invalid, "access token revoked");
+  return {};
+}
+
+result<issued_session_token> user_service::issue_session_token(const std::string& app_id,
+                                                               const std::string& user_id,
+                                                               std::optional<millis> expires_at,
+                                                               millis now) {
+  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+  millis at = expires_at.value_or(now + 7 * day_ms);
+  if (at <= now || at > now + 365 * day_ms)
+    return fail(errc::invalid_request,
+                "expires_at must be in the future and at most 365 days ahead", "expires_at");
+  if (auto u = store_.find_user(app_id, user_id); !u) return u.error();
+  issued_session_token out{crypto::new_secret(), at};
+  if (auto r = store_.add_session_token(app_id, user_id, crypto::sha256_hex(out.token), at); !r)
+    return r.error();
+  return out;
+}
+
+result<void> user_service::revoke_session_tokens(const std::string& app_id,
+                                                 const std::string& user_id) {
+  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+  if (auto u = store_.find_user(app_id, user_id); !u) return u.error();
+  auto ended = store_.revoke_session_tokens(app_id, user_id);
+  if (!ended) return ended.error();
+  hub_.close_sessions(*ended, close_code::session_invalid, "session tokens revoked");
+  return {};
+}
+
+result<std::vector<store::push_token_record>> user_service::push_tokens(
+    const std::string& app_id, const std::string& user_id) {
+  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+  if (auto u = store_.find_user(app_id, user_id); !u) return u.error();
+  return store_.list_push_tokens(app_id, user_id);
+}
+
+result<void> user_service::register_push_token(const std::string& app_id,
+                                               const std::string& user_id,
+                                               const std::string& type, const std::string& token,
+                                               millis now) {
+  if (auto r = check_push(type, token, true); !r) return r.error();
+  return store_.put_push_token(app_id, user_id, {type, token, now});
+}
+
+result<void> user_service::delete_push_tokens(const std::string& app_id,
+                                              const std::string& user_id,
+                                              const std::string& type,
+                                              const std::string& token) {
+  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+  if (auto r = check_push(type, token, false); !r) return r.error();
+  if (auto u = store_.find_user(app_id, user_id); !u) return u.error();
+  return store_.delete_push_tokens(app_id, user_id, type, token);
+}
+
+}  // namespace parley::services

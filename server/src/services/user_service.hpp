@@ -1,0 +1,67 @@
+#pragma once
+// The Platform API's work on users: profiles, access tokens, session tokens and push tokens,
+// with the live effects of revocation (connections closed at once). Input is already decoded
+// and shape-checked by the API layer; bounds and ids are checked here.
+
+#include "common/errors.hpp"
+#include "services/connection_hub.hpp"
+#include "store/store.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::services {
+
+struct user_page {
+  std::vector<store::user_record> users;
+  std::optional<std::string> next;  // opaque cursor
+};
+
+struct issued_session_token {
+  std::string token;
+  millis expires_at = 0;
+};
+
+class user_service {
+ public:
+  user_service(store::store& st, connection_hub& hub) : store_(st), hub_(hub) {}
+
+  // Creates the user; with `issue_access_token` also returns its first access token.
+  result<std::optional<std::string>> create(store::user_record user, bool issue_access_token);
+  result<store::user_record> get(const std::string& app_id, const std::string& user_id);
+  result<user_page> list(const std::string& app_id, int limit, const std::string& cursor);
+  result<store::user_record> update(const std::string& app_id, const std::string& user_id,
+                                    const store::user_patch& patch);
+  // Deletes the user; its connections close with 4003.
+  result<void> remove(const std::string& app_id, const std::string& user_id);
+
+  // New access token; the previous one and its sessions end (4001).
+  result<std::string> issue_access_token(const std::string& app_id, const std::string& user_id);
+  result<void> revoke_access_token(const std::string& app_id, const std::string& user_id);
+  // expires_at: default now + 7 days; must be in (now, now + 365 days].
+  result<issued_session_token> issue_session_token(const std::string& app_id,
+                                                   const std::string& user_id,
+                                                   std::optional<millis> expires_at, millis now);
+  result<void> revoke_session_tokens(const std::string& app_id, const std::string& user_id);
+
+  result<std::vector<store::push_token_record>> push_tokens(const std::string& app_id,
+                                                            const std::string& user_id);
+  result<void> register_push_token(const std::string& app_id, const std::string& user_id,
+                                   const std::string& type, const std::string& token,
+                                   millis now);
+  // token empty: every token of the type.
+  result<void> delete_push_tokens(const std::string& app_id, const std::string& user_id,
+                                  const std::string& type, const std::string& token);
+
+  // A user's id and profile fields, checked against limits.hpp.
+  static result<void> check_profile(const std::optional<std::string>& nickname,
+                                    const std::optional<std::string>& profile_url,
+                                    const std::optional<store::string_map>& metadata);
+
+ private:
+  store::store& store_;
+  connection_hub& hub_;
+};
+
+}  // namespace parley::services

@@ -1,0 +1,64 @@
+#include "store/sqlite/migrations.hpp"
+
+#include <array>
+
+namespace parley::store {
+
+namespace {
+constexpr std::string_view v1 = R"sql(
+CREATE TABLE apps (
+  app_id          TEXT PRIMARY KEY,
+  name            TEXT NOT NULL,
+  api_token_hash  TEXT NOT NULL,
+  signing_secret  TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  settings        TEXT NOT NULL
+);
+CREATE TABLE users (
+  app_id            TEXT NOT NULL REFERENCES apps(app_id) ON DELETE CASCADE,
+  user_id           TEXT NOT NULL,
+  nickname          TEXT NOT NULL,
+  profile_url       TEXT NOT NULL,
+  metadata          TEXT NOT NULL,
+  created_at        INTEGER NOT NULL,
+  access_token_hash TEXT,
+  PRIMARY KEY (app_id, user_id)
+);
+CREATE TABLE session_tokens (
+  token_hash  TEXT PRIMARY KEY,
+  app_id      TEXT NOT NULL,
+  user_id     TEXT NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  FOREIGN KEY (app_id, user_id) REFERENCES users(app_id, user_id) ON DELETE CASCADE
+);
+CREATE INDEX session_tokens_user ON session_tokens(app_id, user_id);
+CREATE TABLE sessions (
+  key_hash    TEXT PRIMARY KEY,
+  app_id      TEXT NOT NULL,
+  user_id     TEXT NOT NULL,
+  source      INTEGER NOT NULL,
+  expires_at  INTEGER,
+  device_id   TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  FOREIGN KEY (app_id, user_id) REFERENCES users(app_id, user_id) ON DELETE CASCADE
+);
+CREATE INDEX sessions_user ON sessions(app_id, user_id, source);
+CREATE INDEX sessions_expiry ON sessions(expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE push_tokens (
+  app_id        TEXT NOT NULL,
+  type          TEXT NOT NULL,
+  token         TEXT NOT NULL,
+  user_id       TEXT NOT NULL,
+  registered_at INTEGER NOT NULL,
+  PRIMARY KEY (app_id, type, token),
+  FOREIGN KEY (app_id, user_id) REFERENCES users(app_id, user_id) ON DELETE CASCADE
+);
+CREATE INDEX push_tokens_user ON push_tokens(app_id, user_id);
+)sql";
+
+constexpr std::array<std::string_view, 1> all{v1};
+}  // namespace
+
+std::span<const std::string_view> sqlite_migrations() { return all; }
+
+}  // namespace parley::store

@@ -1,0 +1,602 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include "common/log.hpp"
+#include "store/sqlite/migrations.hpp"
+
+#include <boost/json.hpp>
+#include <sqlite3.h>
+
+#include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace parley::store {
+
+namespace {
+
+// One prepared statement, reset on scope exit so the cache can hand it out again.
+class stmt {
+ public:
+  explicit stmt(sqlite3_stmt* s) : s_(s) {}
+  stmt(const stmt&) = delete;
+  stmt& operator=(const stmt&) = delete;
+  ~stmt() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+
+  stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  stmt& bind(int i, const std::optional<std::string>& v) {
+    if (v) return bind(i, *v);
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+  stmt& bind(int i, const std::optional<millis>& v) {
+    if (v) return bind(i, *v);
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(s_); }
+
+  std::string text(int col) const {
+    auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)))
+             : std::string();
+  }
+  std::optional<std::string> opt_text(int col) const {
+    if (sqlite3_column_type(s_, col) == SQLITE_NULL) return std::nullopt;
+    return text(col);
+  }
+  std::int64_t int64(int col) const { return sqlite3_column_int64(s_, col); }
+  std::optional<millis> opt_int64(int col) const {
+    if (sqlite3_column_type(s_, col) == SQLITE_NULL) return std::nullopt;
+    return int64(col);
+  }
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+std::string encode_map(const string_map& m) {
+  boost::json::object o;
+  for (const auto& [k, v] : m) o[k] = v;
+  return boost::json::serialize(o);
+}
+
+string_map decode_map(const std::string& text) {
+  string_map m;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return m;
+  for (const auto& kv : v.as_object())
+    if (kv.value().is_string()) m[std::string(kv.key())] = std::string(kv.value().as_string());
+  return m;
+}
+
+std::string encode_settings(const app_settings& s) {
+  boost::json::object o;
+  o["ringing_timeout_s"] = s.ringing_timeout_s;
+  o["connection_timeout_s"] = s.connection_timeout_s;
+  o["reconnect_grace_s"] = s.reconnect_grace_s;
+  if (s.webhook_url)
+    o["webhook_url"] = *s.webhook_url;
+  else
+    o["webhook_url"] = nullptr;
+  return boost::json::serialize(o);
+}
+
+app_settings decode_settings(const std::string& text) {
+  app_settings s;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec);
+  if (ec || !v.is_object()) return s;
+  const auto& o = v.as_object();
+  auto int_of = [&](const char* k, int& out) {
+    if (auto p = o.if_contains(k); p && p->is_int64()) out = static_cast<int>(p->as_int64());
+  };
+  int_of("ringing_timeout_s", s.ringing_timeout_s);
+  int_of("connection_timeout_s", s.connection_timeout_s);
+  int_of("reconnect_grace_s", s.reconnect_grace_s);
+  if (auto p = o.if_contains("webhook_url"); p && p->is_string())
+    s.webhook_url = std::string(p->as_string());
+  return s;
+}
+
+class sqlite_store final : public store {
+ public:
+  explicit sqlite_store(const std::string& path) {
+    if (sqlite3_open_v2(path.c_str(), &db_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot open SQLite database " + path + ": " + msg);
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    // WAL lets readers run beside the writer; NORMAL sync is durable across process crashes
+    // (the WAL is fsynced at checkpoints), which is what a kill -9 needs.
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    migrate();
+  }
+
+  ~sqlite_store() override {
+    for (auto& [sql, s] : cache_) sqlite3_finalize(s);
+    sqlite3_close(db_);
+  }
+
+  // ---- apps ----
+
+  result<void> create_app(const app_record& a) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "INSERT INTO apps(app_id,name,api_token_hash,signing_secret,created_at,settings) "
+        "VALUES(?,?,?,?,?,?)");
+    s.bind(1, a.app_id).bind(2, a.name).bind(3, a.api_token_hash).bind(4, a.signing_secret);
+    s.bind(5, a.created_at).bind(6, encode_settings(a.settings));
+    return done(s.step());
+  }
+
+  result<std::vector<app_record>> list_apps() override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "SELECT app_id,name,api_token_hash,signing_secret,created_at,settings FROM apps "
+        "ORDER BY created_at, app_id");
+    std::vector<app_record> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_app(s));
+    if (rc != SQLITE_DONE) return db_failure(rc);
+    return out;
+  }
+
+  result<app_record> find_app(const std::string& app_id) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "SELECT app_id,name,api_token_hash,signing_secret,created_at,settings FROM apps "
+        "WHERE app_id=?");
+    s.bind(1, app_id);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) return read_app(s);
+    if (rc == SQLITE_DONE) return fail(errc::not_found, "app_not_found");
+    return db_failure(rc);
+  }
+
+  result<void> set_app_token_hash(const std::string& app_id, const std::string& hash) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("UPDATE apps SET api_token_hash=? WHERE app_id=?");
+    s.bind(1, hash).bind(2, app_id);
+    return changed_one(s.step(), "app_not_found");
+  }
+
+  result<std::vector<std::string>> delete_app(const std::string& app_id) override {
+    std::lock_guard lock(mutex_);
+    transaction tx(*this);
+    std::vector<std::string> ended;
+    {
+      auto s = prepare("SELECT key_hash FROM sessions WHERE app_id=?");
+      s.bind(1, app_id);
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) ended.push_back(s.text(0));
+      if (rc != SQLITE_DONE) return db_failure(rc);
+    }
+    for (const char* sql : {"DELETE FROM sessions WHERE app_id=?",
+                            "DELETE FROM session_tokens WHERE app_id=?",
+                            "DELETE FROM push_tokens WHERE app_id=?",
+                            "DELETE FROM users WHERE app_id=?"}) {
+      auto s = prepare(sql);
+      s.bind(1, app_id);
+      if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
+    }
+    auto s = prepare("DELETE FROM apps WHERE app_id=?");
+    s.bind(1, app_id);
+    if (auto r = changed_one(s.step(), "app_not_found"); !r) return r.error();
+    if (auto r = tx.commit(); !r) return r.error();
+    return ended;
+  }
+
+  result<void> set_settings(const std::string& app_id, const app_settings& st) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("UPDATE apps SET settings=? WHERE app_id=?");
+    s.bind(1, encode_settings(st)).bind(2, app_id);
+    return changed_one(s.step(), "app_not_found");
+  }
+
+  // ---- users ----
+
+  result<void> create_user(const user_record& u) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "INSERT INTO users(app_id,user_id,nickname,profile_url,metadata,created_at,"
+        "access_token_hash) VALUES(?,?,?,?,?,?,?)");
+    s.bind(1, u.app_id).bind(2, u.user_id).bind(3, u.nickname).bind(4, u.profile_url);
+    s.bind(5, encode_map(u.metadata)).bind(6, u.created_at).bind(7, u.access_token_hash);
+    int rc = s.step();
+    if (rc == SQLITE_CONSTRAINT) return fail(errc::user_exists, "a user with this user_id exists");
+    return done(rc);
+  }
+
+  result<user_record> find_user(const std::string& app_id, const std::string& user_id) override {
+    std::lock_guard lock(mutex_);
+    return find_user_locked(app_id, user_id);
+  }
+
+  result<std::vector<user_record>> list_users(const std::string& app_id, const std::string& after,
+                                              int limit) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "SELECT app_id,user_id,nickname,profile_url,metadata,created_at,access_token_hash "
+        "FROM users WHERE app_id=? AND user_id>? ORDER BY user_id LIMIT ?");
+    s.bind(1, app_id).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
+    std::vector<user_record> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_user(s));
+    if (rc != SQLITE_DONE) return db_failure(rc);
+    return out;
+  }
+
+  result<user_record> update_user(const std::string& app_id, const std::string& user_id,
+                                  const user_patch& p) override {
+    std::lock_guard lock(mutex_);
+    auto found = find_user_locked(app_id, user_id);
+    if (!found) return found.error();
+    auto u = *found;
+    if (p.nickname) u.nickname = *p.nickname;
+    if (p.profile_url) u.profile_url = *p.profile_url;
+    if (p.metadata) u.metadata = *p.metadata;
+    auto s = prepare(
+        "UPDATE users SET nickname=?,profile_url=?,metadata=? WHERE app_id=? AND user_id=?");
+    s.bind(1, u.nickname).bind(2, u.profile_url).bind(3, encode_map(u.metadata));
+    s.bind(4, app_id).bind(5, user_id);
+    if (auto r = changed_one(s.step(), "user_not_found"); !r) return r.error();
+    return u;
+  }
+
+  result<std::vector<std::string>> delete_user(const std::string& app_id,
+                                               const std::string& user_id) override {
+    std::lock_guard lock(mutex_);
+    transaction tx(*this);
+    auto ended = session_hashes("SELECT key_hash FROM sessions WHERE app_id=? AND user_id=?",
+                                app_id, user_id);
+    if (!ended) return ended.error();
+    for (const char* sql : {"DELETE FROM sessions WHERE app_id=? AND user_id=?",
+                            "DELETE FROM session_tokens WHERE app_id=? AND user_id=?",
+                            "DELETE FROM push_tokens WHERE app_id=? AND user_id=?"}) {
+      auto s = prepare(sql);
+      s.bind(1, app_id).bind(2, user_id);
+      if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
+    }
+    auto s = prepare("DELETE FROM users WHERE app_id=? AND user_id=?");
+    s.bind(1, app_id).bind(2, user_id);
+    if (auto r = changed_one(s.step(), "user_not_found"); !r) return r.error();
+    if (auto r = tx.commit(); !r) return r.error();
+    return ended;
+  }
+
+  // ---- tokens ----
+
+  result<std::vector<std::string>> set_access_token(
+      const std::string& app_id, const std::string& user_id,
+      const std::optional<std::string>& hash) override {
+    std::lock_guard lock(mutex_);
+    transaction tx(*this);
+    auto s = prepare("UPDATE users SET access_token_hash=? WHERE app_id=? AND user_id=?");
+    s.bind(1, hash).bind(2, app_id).bind(3, user_id);
+    if (auto r = changed_one(s.step(), "user_not_found"); !r) return r.error();
+    auto ended = end_sessions(app_id, user_id, session_source::access_token);
+    if (!ended) return ended.error();
+    if (auto r = tx.commit(); !r) return r.error();
+    return ended;
+  }
+
+  result<void> add_session_token(const std::string& app_id, const std::string& user_id,
+                                 const std::string& hash, millis expires_at) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "INSERT INTO session_tokens(token_hash,app_id,user_id,expires_at) VALUES(?,?,?,?)");
+    s.bind(1, hash).bind(2, app_id).bind(3, user_id).bind(4, expires_at);
+    int rc = s.step();
+    if (rc == SQLITE_CONSTRAINT) return fail(errc::not_found, "user_not_found");
+    return done(rc);
+  }
+
+  result<session_token_record> find_session_token(const std::string& app_id,
+                                                  const std::string& hash) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "SELECT app_id,user_id,expires_at FROM session_tokens WHERE token_hash=? AND app_id=?");
+    s.bind(1, hash).bind(2, app_id);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) return session_token_record{s.text(0), s.text(1), s.int64(2)};
+    if (rc == SQLITE_DONE) return fail(errc::not_found, "session_token_not_found");
+    return db_failure(rc);
+  }
+
+  result<std::vector<std::string>> revoke_session_tokens(const std::string& app_id,
+                                                         const std::string& user_id) override {
+    std::lock_guard lock(mutex_);
+    transaction tx(*this);
+    auto s = prepare("DELETE FROM session_tokens WHERE app_id=? AND user_id=?");
+    s.bind(1, app_id).bind(2, user_id);
+    if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
+    auto ended = end_sessions(app_id, user_id, session_source::session_token);
+    if (!ended) return ended.error();
+    if (auto r = tx.commit(); !r) return r.error();
+    return ended;
+  }
+
+  // ---- sessions ----
+
+  result<void> create_session(const session_record& r) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "INSERT INTO sessions(key_hash,app_id,user_id,source,expires_at,device_id,created_at) "
+        "VALUES(?,?,?,?,?,?,?)");
+    s.bind(1, r.key_hash).bind(2, r.app_id).bind(3, r.user_id);
+    s.bind(4, static_cast<std::int64_t>(r.source)).bind(5, r.expires_at).bind(6, r.device_id);
+    s.bind(7, r.created_at);
+    int rc = s.step();
+    if (rc == SQLITE_CONSTRAINT) return fail(errc::invalid_credentials, "user no longer exists");
+    return done(rc);
+  }
+
+  result<session_record> find_session(const std::string& key_hash) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "SELECT key_hash,app_id,user_id,source,expires_at,device_id,created_at FROM sessions "
+        "WHERE key_hash=?");
+    s.bind(1, key_hash);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) {
+      session_record r;
+      r.key_hash = s.text(0);
+      r.app_id = s.text(1);
+      r.user_id = s.text(2);
+      r.source = static_cast<session_source>(s.int64(3));
+      r.expires_at = s.opt_int64(4);
+      r.device_id = s.text(5);
+      r.created_at = s.int64(6);
+      return r;
+    }
+    if (rc == SQLITE_DONE) return fail(errc::not_found, "session_not_found");
+    return db_failure(rc);
+  }
+
+  result<void> delete_session(const std::string& key_hash) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("DELETE FROM sessions WHERE key_hash=?");
+    s.bind(1, key_hash);
+    return changed_one(s.step(), "session_not_found");
+  }
+
+  result<void> update_session(const std::string& key_hash, session_source source,
+                              std::optional<millis> expires_at) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("UPDATE sessions SET source=?, expires_at=? WHERE key_hash=?");
+    s.bind(1, static_cast<std::int64_t>(source)).bind(2, expires_at).bind(3, key_hash);
+    return changed_one(s.step(), "session_not_found");
+  }
+
+  result<int> delete_expired_sessions(millis now) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("DELETE FROM sessions WHERE expires_at IS NOT NULL AND expires_at<=?");
+    s.bind(1, now);
+    if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
+    return sqlite3_changes(db_);
+  }
+
+  // ---- push tokens ----
+
+  result<void> put_push_token(const std::string& app_id, const std::string& user_id,
+                              const push_token_record& t) override {
+    std::lock_guard lock(mutex_);
+    // One device, one owner: a token registered by a new user moves to that user.
+    auto s = prepare(
+        "INSERT INTO push_tokens(app_id,type,token,user_id,registered_at) VALUES(?,?,?,?,?) "
+        "ON CONFLICT(app_id,type,token) DO UPDATE SET user_id=excluded.user_id, "
+        "registered_at=excluded.registered_at");
+    s.bind(1, app_id).bind(2, t.type).bind(3, t.token).bind(4, user_id).bind(5, t.registered_at);
+    return done(s.step());
+  }
+
+  result<std::vector<push_token_record>> list_push_tokens(const std::string& app_id,
+                                                          const std::string& user_id) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "SELECT type,token,registered_at FROM push_tokens WHERE app_id=? AND user_id=? "
+        "ORDER BY registered_at, type, token");
+    s.bind(1, app_id).bind(2, user_id);
+    std::vector<push_token_record> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back({s.text(0), s.text(1), s.int64(2)});
+    if (rc != SQLITE_DONE) return db_failure(rc);
+    return out;
+  }
+
+  result<void> delete_push_tokens(const std::string& app_id, const std::string& user_id,
+                                  const std::string& type, const std::string& token) override {
+    std::lock_guard lock(mutex_);
+    if (token.empty()) {
+      auto s = prepare("DELETE FROM push_tokens WHERE app_id=? AND user_id=? AND type=?");
+      s.bind(1, app_id).bind(2, user_id).bind(3, type);
+      return done(s.step());
+    }
+    auto s =
+        prepare("DELETE FROM push_tokens WHERE app_id=? AND user_id=? AND type=? AND token=?");
+    s.bind(1, app_id).bind(2, user_id).bind(3, type).bind(4, token);
+    return done(s.step());  // deleting a token that is not there is not an error
+  }
+
+ private:
+  // Rolls back unless committed. Nested use is not needed: each store call is one unit.
+  class transaction {
+   public:
+    explicit transaction(sqlite_store& st) : st_(st) { st_.exec("BEGIN IMMEDIATE"); }
+    ~transaction() {
+      if (!done_) sqlite3_exec(st_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    result<void> commit() {
+      done_ = true;
+      if (sqlite3_exec(st_.db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        int rc = sqlite3_errcode(st_.db_);
+        sqlite3_exec(st_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        return st_.db_failure(rc);
+      }
+      return {};
+    }
+
+   private:
+    sqlite_store& st_;
+    bool done_ = false;
+  };
+
+  void exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      throw std::runtime_error(std::string("SQLite: ") + sql + ": " + msg);
+    }
+  }
+
+  void migrate() {
+    auto migrations = sqlite_migrations();
+    int version = 0;
+    {
+      auto s = prepare("PRAGMA user_version");
+      if (s.step() == SQLITE_ROW) version = static_cast<int>(s.int64(0));
+    }
+    if (version > static_cast<int>(migrations.size()))
+      throw std::runtime_error("database schema version " + std::to_string(version) +
+                               " is newer than this parleyd knows");
+    for (auto i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
+      exec("BEGIN IMMEDIATE");
+      std::string sql(migrations[i]);
+      sql += "\nPRAGMA user_version=" + std::to_string(i + 1) + ";";
+      char* err = nullptr;
+      if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        exec("ROLLBACK");
+        throw std::runtime_error("migration " + std::to_string(i + 1) + " failed: " + msg);
+      }
+      exec("COMMIT");
+      log::info("store_migrated", {{"version", static_cast<std::int64_t>(i + 1)}});
+    }
+  }
+
+  stmt prepare(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it == cache_.end()) {
+      sqlite3_stmt* s = nullptr;
+      if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+        throw std::logic_error(std::string("bad SQL: ") + sql + ": " + sqlite3_errmsg(db_));
+      it = cache_.emplace(sql, s).first;
+    }
+    return stmt(it->second);
+  }
+
+  failure db_failure(int rc) const {
+    auto msg = std::string("database error: ") + sqlite3_errstr(rc);
+    log::error("store_error", {{"message", msg}});
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED || rc == SQLITE_IOERR || rc == SQLITE_FULL)
+      return fail(errc::unavailable, "the store is unavailable");
+    return fail(errc::internal, msg);
+  }
+
+  result<void> done(int rc) const {
+    if (rc == SQLITE_DONE) return {};
+    return db_failure(rc);
+  }
+
+  result<void> changed_one(int rc, const char* missing) const {
+    if (rc != SQLITE_DONE) return db_failure(rc);
+    if (sqlite3_changes(db_) == 0) return fail(errc::not_found, missing);
+    return {};
+  }
+
+  result<user_record> find_user_locked(const std::string& app_id, const std::string& user_id) {
+    auto s = prepare(
+        "SELECT app_id,user_id,nickname,profile_url,metadata,created_at,access_token_hash "
+        "FROM users WHERE app_id=? AND user_id=?");
+    s.bind(1, app_id).bind(2, user_id);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) return read_user(s);
+    if (rc == SQLITE_DONE) return fail(errc::not_found, "user_not_found");
+    return db_failure(rc);
+  }
+
+  result<std::vector<std::string>> session_hashes(const char* sql, const std::string& app_id,
+                                                  const std::string& user_id) {
+    auto s = prepare(sql);
+    s.bind(1, app_id).bind(2, user_id);
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+    if (rc != SQLITE_DONE) return db_failure(rc);
+    return out;
+  }
+
+  result<std::vector<std::string>> end_sessions(const std::string& app_id,
+                                                const std::string& user_id,
+                                                session_source source) {
+    std::vector<std::string> out;
+    {
+      auto s =
+          prepare("SELECT key_hash FROM sessions WHERE app_id=? AND user_id=? AND source=?");
+      s.bind(1, app_id).bind(2, user_id).bind(3, static_cast<std::int64_t>(source));
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
+      if (rc != SQLITE_DONE) return db_failure(rc);
+    }
+    auto s = prepare("DELETE FROM sessions WHERE app_id=? AND user_id=? AND source=?");
+    s.bind(1, app_id).bind(2, user_id).bind(3, static_cast<std::int64_t>(source));
+    if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
+    return out;
+  }
+
+  static app_record read_app(const stmt& s) {
+    app_record a;
+    a.app_id = s.text(0);
+    a.name = s.text(1);
+    a.api_token_hash = s.text(2);
+    a.signing_secret = s.text(3);
+    a.created_at = s.int64(4);
+    a.settings = decode_settings(s.text(5));
+    return a;
+  }
+
+  static user_record read_user(const stmt& s) {
+    user_record u;
+    u.app_id = s.text(0);
+    u.user_id = s.text(1);
+    u.nickname = s.text(2);
+    u.profile_url = s.text(3);
+    u.metadata = decode_map(s.text(4));
+    u.created_at = s.int64(5);
+    u.access_token_hash = s.opt_text(6);
+    return u;
+  }
+
+  // Owned. One connection, used under mutex_ (SQLite serialises writers anyway).
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+};
+
+}  // namespace
+
+std::unique_ptr<store> open_sqlite_store(const std::string& path) {
+  return std::make_unique<sqlite_store>(path);
+}
+
+}  // namespace parley::store

@@ -1,0 +1,76 @@
+#pragma once
+// The durable store: apps, users, token hashes, sessions and push tokens. Every query below app
+// level is scoped by app_id. Implementations are thread-safe; calls are synchronous and short.
+//
+// Errors: not_found where a row is named and missing, user_exists on a duplicate user,
+// unavailable when the database cannot be reached, internal on anything else.
+
+#include "common/errors.hpp"
+#include "store/records.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace parley::store {
+
+class store {
+ public:
+  virtual ~store() = default;
+
+  // Apps (operator).
+  virtual result<void> create_app(const app_record& app) = 0;
+  virtual result<std::vector<app_record>> list_apps() = 0;
+  virtual result<app_record> find_app(const std::string& app_id) = 0;
+  virtual result<void> set_app_token_hash(const std::string& app_id, const std::string& hash) = 0;
+  // Deletes the app and everything in it; returns the key hashes of the sessions that ended.
+  virtual result<std::vector<std::string>> delete_app(const std::string& app_id) = 0;
+  virtual result<void> set_settings(const std::string& app_id, const app_settings& s) = 0;
+
+  // Users.
+  virtual result<void> create_user(const user_record& user) = 0;
+  virtual result<user_record> find_user(const std::string& app_id, const std::string& user_id) = 0;
+  // Users with user_id > after, ascending, at most `limit`.
+  virtual result<std::vector<user_record>> list_users(const std::string& app_id,
+                                                      const std::string& after, int limit) = 0;
+  virtual result<user_record> update_user(const std::string& app_id, const std::string& user_id,
+                                          const user_patch& patch) = 0;
+  // Deletes the user, its tokens, sessions and push tokens; returns the ended session hashes.
+  virtual result<std::vector<std::string>> delete_user(const std::string& app_id,
+                                                       const std::string& user_id) = 0;
+
+  // Access tokens: set (nullopt revokes). Sessions made from the previous token end; their
+  // key hashes are returned.
+  virtual result<std::vector<std::string>> set_access_token(
+      const std::string& app_id, const std::string& user_id,
+      const std::optional<std::string>& hash) = 0;
+
+  // Session tokens.
+  virtual result<void> add_session_token(const std::string& app_id, const std::string& user_id,
+                                         const std::string& hash, millis expires_at) = 0;
+  virtual result<session_token_record> find_session_token(const std::string& app_id,
+                                                          const std::string& hash) = 0;
+  // Deletes all session tokens of the user and the sessions made from them.
+  virtual result<std::vector<std::string>> revoke_session_tokens(const std::string& app_id,
+                                                                 const std::string& user_id) = 0;
+
+  // Sessions (by the SHA-256 of the session key).
+  virtual result<void> create_session(const session_record& s) = 0;
+  virtual result<session_record> find_session(const std::string& key_hash) = 0;
+  virtual result<void> delete_session(const std::string& key_hash) = 0;
+  virtual result<void> update_session(const std::string& key_hash, session_source source,
+                                      std::optional<millis> expires_at) = 0;
+  // Removes sessions whose expiry has passed; returns how many.
+  virtual result<int> delete_expired_sessions(millis now) = 0;
+
+  // Push tokens. put moves a token held by another user of the app to this user.
+  virtual result<void> put_push_token(const std::string& app_id, const std::string& user_id,
+                                      const push_token_record& t) = 0;
+  virtual result<std::vector<push_token_record>> list_push_tokens(const std::string& app_id,
+                                                                  const std::string& user_id) = 0;
+  // Deletes one token (token non-empty) or every token of the type. Idempotent.
+  virtual result<void> delete_push_tokens(const std::string& app_id, const std::string& user_id,
+                                          const std::string& type, const std::string& token) = 0;
+};
+
+}  // namespace parley::store

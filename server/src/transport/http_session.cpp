@@ -1,0 +1,196 @@
+#include "transport/http_session.hpp"
+
+#include "api/responses.hpp"
+#include "services/limits.hpp"
+#include "transport/static_files.hpp"
+#include "transport/ws_session.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+namespace parley::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+constexpr auto header_timeout = std::chrono::seconds(30);   // slow or silent clients
+constexpr auto keep_alive_timeout = std::chrono::seconds(60);
+
+template <class Stream>
+class http_session final : public std::enable_shared_from_this<http_session<Stream>>,
+                           public drainable {
+ public:
+  http_session(Stream&& stream, std::string remote, api::context& ctx, api::http_api& http,
+               const transport_config& cfg, drain_registry& registry)
+      : stream_(std::move(stream)),
+        remote_(std::move(remote)),
+        ctx_(ctx),
+        http_(http),
+        cfg_(cfg),
+        registry_(registry) {}
+
+  void start() {
+    asio::co_spawn(beast::get_lowest_layer(stream_).get_executor(), run(), asio::detached);
+  }
+
+  void drain() override {
+    asio::post(beast::get_lowest_layer(stream_).get_executor(),
+               [self = this->shared_from_this()] {
+                 self->draining_ = true;
+                 // An idle keep-alive connection is closed now; a busy one after its answer.
+                 if (self->idle_) beast::get_lowest_layer(self->stream_).socket().close();
+               });
+  }
+
+ private:
+  asio::awaitable<void> run() {
+    auto self = this->shared_from_this();
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
+      auto [ec] = co_await stream_.async_handshake(asio::ssl::stream_base::server, tuple_awaitable);
+      if (ec) co_return;
+    }
+    beast::flat_buffer buffer;
+    for (;;) {
+      // A fresh parser per request, with our body and header limits.
+      http::request_parser<http::string_body> parser;
+      parser.body_limit(limits::http_body_bytes);
+      parser.header_limit(16 * 1024);
+      idle_ = true;
+      if (draining_) break;
+      beast::get_lowest_layer(stream_).expires_after(buffer.size() ? header_timeout
+                                                                   : keep_alive_timeout);
+      auto [ec, n] = co_await http::async_read_header(stream_, buffer, parser, tuple_awaitable);
+      idle_ = false;
+      if (ec) {
+        if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+            ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
+            ec != asio::error::eof && ec != asio::error::bad_descriptor)
+          co_await reply_error(fail(errc::invalid_request, "malformed HTTP request"));
+        break;
+      }
+      auto& head = parser.get();
+      if (auto len = parser.content_length(); len && *len > limits::http_body_bytes) {
+        co_await reply_error(fail(errc::payload_too_large, "the body is over 64 KiB"));
+        break;
+      }
+      if (beast::iequals(head[http::field::expect], "100-continue")) {
+        http::response<http::empty_body> cont{http::status::continue_, head.version()};
+        auto [wec, wn] = co_await http::async_write(stream_, cont, tuple_awaitable);
+        if (wec) break;
+      }
+      beast::get_lowest_layer(stream_).expires_after(header_timeout);
+      auto [bec, bn] = co_await http::async_read(stream_, buffer, parser, tuple_awaitable);
+      if (bec) {
+        if (bec == http::error::body_limit)
+          co_await reply_error(fail(errc::payload_too_large, "the body is over 64 KiB"));
+        else if (bec != beast::error::timeout && bec != http::error::end_of_stream)
+          co_await reply_error(fail(errc::invalid_request, "malformed HTTP request"));
+        break;
+      }
+      auto req = parser.release();
+
+      if (beast::websocket::is_upgrade(req)) {
+        auto target = req.target();
+        if (target.substr(0, target.find('?')) == "/v1/ws" && !draining_) {
+          start_ws_session(std::move(stream_), std::move(req), remote_, ctx_, cfg_, registry_);
+          co_return;
+        }
+        co_await reply_error(fail(errc::not_found, "no WebSocket endpoint at this path"));
+        break;
+      }
+
+      auto res = answer(req);
+      res.keep_alive(req.keep_alive() && !draining_);
+      bool keep = res.keep_alive();
+      beast::get_lowest_layer(stream_).expires_after(header_timeout);
+      auto [wec, wn] = co_await http::async_write(stream_, res, tuple_awaitable);
+      if (wec || !keep) break;
+    }
+    // Graceful end of the connection; errors here change nothing.
+    beast::error_code ignored;
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    } else {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+      co_await stream_.async_shutdown(tuple_awaitable);
+    }
+  }
+
+  http::response<http::string_body> answer(const http::request<http::string_body>& req) {
+    api::http_request in;
+    in.method = std::string(req.method_string());
+    in.target = std::string(req.target());
+    in.body = req.body();
+    in.remote_address = remote_;
+    in.api_token = std::string(req["Api-Token"]);
+    in.admin_token = std::string(req["Admin-Token"]);
+    in.authorization = std::string(req[http::field::authorization]);
+
+    api::http_response out;
+    if (req.method() == http::verb::get && !cfg_.web_root.empty() &&
+        serve_static(cfg_.web_root, in.target, out)) {
+      ctx_.stats.http_requests_total.add({"static", std::to_string(out.status)});
+    } else {
+      out = http_.handle(in);
+    }
+
+    http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
+    res.set(http::field::server, "parleyd");
+    if (!out.content_type.empty()) res.set(http::field::content_type, out.content_type);
+    for (const auto& [k, v] : out.headers) res.set(k, v);
+    res.body() = std::move(out.body);
+    res.prepare_payload();
+    return res;
+  }
+
+  asio::awaitable<void> reply_error(const failure& f) {
+    auto out = api::error_response(f);
+    ctx_.stats.http_requests_total.add({"unparsed", std::to_string(out.status)});
+    http::response<http::string_body> res{static_cast<http::status>(out.status), 11};
+    res.set(http::field::server, "parleyd");
+    res.set(http::field::content_type, out.content_type);
+    res.set(http::field::connection, "close");
+    res.body() = std::move(out.body);
+    res.prepare_payload();
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+    co_await http::async_write(stream_, res, tuple_awaitable);
+  }
+
+  Stream stream_;
+  std::string remote_;
+  api::context& ctx_;
+  api::http_api& http_;
+  const transport_config& cfg_;
+  drain_registry& registry_;
+  bool idle_ = false;
+  bool draining_ = false;
+};
+
+}  // namespace
+
+template <class Stream>
+void start_http_session(Stream stream, std::string remote_address, api::context& ctx,
+                        api::http_api& http, const transport_config& cfg,
+                        drain_registry& registry) {
+  auto s = std::make_shared<http_session<Stream>>(std::move(stream), std::move(remote_address),
+                                                  ctx, http, cfg, registry);
+  registry.add(s);
+  s->start();
+}
+
+template void start_http_session<beast::tcp_stream>(beast::tcp_stream, std::string,
+                                                    api::context&, api::http_api&,
+                                                    const transport_config&, drain_registry&);
+template void start_http_session<beast::ssl_stream<beast::tcp_stream>>(
+    beast::ssl_stream<beast::tcp_stream>, std::string, api::context&, api::http_api&,
+    const transport_config&, drain_registry&);
+
+}  // namespace parley::transport

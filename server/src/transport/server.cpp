@@ -1,0 +1,160 @@
+#include "transport/server.hpp"
+
+#include "api/ws_dispatch.hpp"
+#include "common/clock.hpp"
+#include "common/log.hpp"
+#include "transport/drain.hpp"
+#include "transport/http_session.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <csignal>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+namespace parley::transport {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
+
+namespace {
+
+class server_impl final : public server {
+ public:
+  server_impl(const transport_config& cfg, api::context& ctx, api::http_api& http)
+      : cfg_(cfg),
+        ctx_(ctx),
+        http_(http),
+        ioc_(cfg.threads),
+        acceptor_(ioc_),
+        signals_(ioc_, SIGTERM, SIGINT),
+        ticker_(ioc_) {
+    if (!cfg_.tls_cert_file.empty() || !cfg_.tls_key_file.empty()) {
+      if (cfg_.tls_cert_file.empty() || cfg_.tls_key_file.empty())
+        throw std::runtime_error("--tls-cert and --tls-key go together");
+      ssl_.emplace(asio::ssl::context::tls_server);
+      ssl_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                        asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                        asio::ssl::context::no_tlsv1_1);
+      beast::error_code ec;
+      ssl_->use_certificate_chain_file(cfg_.tls_cert_file, ec);
+      if (ec) throw std::runtime_error("cannot load --tls-cert: " + ec.message());
+      ssl_->use_private_key_file(cfg_.tls_key_file, asio::ssl::context::pem, ec);
+      if (ec) throw std::runtime_error("cannot load --tls-key: " + ec.message());
+    }
+    beast::error_code ec;
+    auto address = asio::ip::make_address(cfg_.host, ec);
+    if (ec) throw std::runtime_error("bad listen address " + cfg_.host);
+    tcp::endpoint ep{address, cfg_.port};
+    acceptor_.open(ep.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(ep, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + cfg_.host + ":" +
+                                     std::to_string(cfg_.port) + ": " + ec.message());
+    acceptor_.listen(asio::socket_base::max_listen_connections);
+  }
+
+  std::uint16_t port() const override { return acceptor_.local_endpoint().port(); }
+  bool tls() const override { return ssl_.has_value(); }
+
+  void run() override {
+    asio::co_spawn(ioc_, accept_loop(), asio::detached);
+    asio::co_spawn(ioc_, tick_loop(), asio::detached);
+    signals_.async_wait([this](beast::error_code ec, int sig) {
+      if (!ec) begin_drain(sig);
+    });
+    std::vector<std::thread> threads;
+    for (int i = 1; i < cfg_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    ioc_.run();
+    for (auto& t : threads) t.join();
+  }
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (;;) {
+      tcp::socket socket{asio::make_strand(ioc_)};
+      auto [ec] = co_await acceptor_.async_accept(socket, tuple_awaitable);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
+        // Out of descriptors or a transient error: wait a little rather than spin.
+        log::warn("accept_failed", {{"error", ec.message()}});
+        asio::steady_timer pause(ioc_, std::chrono::milliseconds(50));
+        co_await pause.async_wait(tuple_awaitable);
+        continue;
+      }
+      beast::error_code rec;
+      auto remote = socket.remote_endpoint(rec);
+      std::string remote_address = rec ? "unknown" : remote.address().to_string();
+      socket.set_option(tcp::no_delay(true), rec);
+      if (ssl_) {
+        start_http_session(beast::ssl_stream<beast::tcp_stream>(std::move(socket), *ssl_),
+                           std::move(remote_address), ctx_, http_, cfg_, registry_);
+      } else {
+        start_http_session(beast::tcp_stream(std::move(socket)), std::move(remote_address), ctx_,
+                           http_, cfg_, registry_);
+      }
+    }
+  }
+
+  // Session expiry and rate-limit pruning: a quarter-second tick is well inside the protocol's
+  // one-second promises.
+  asio::awaitable<void> tick_loop() {
+    int n = 0;
+    while (!stopping_) {
+      ticker_.expires_after(std::chrono::milliseconds(250));
+      auto [ec] = co_await ticker_.async_wait(tuple_awaitable);
+      if (ec) co_return;
+      auto now = now_ms();
+      api::sweep_sessions(ctx_, now);
+      if (++n % 240 == 0) ctx_.auth.prune(now);
+    }
+  }
+
+  void begin_drain(int sig) {
+    log::info("drain_started", {{"signal", sig}});
+    ctx_.draining = true;
+    beast::error_code ec;
+    acceptor_.close(ec);
+    registry_.drain_all();
+    drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.drain_timeout_s);
+    asio::co_spawn(ioc_, wait_drained(), asio::detached);
+  }
+
+  asio::awaitable<void> wait_drained() {
+    asio::steady_timer t(ioc_);
+    while (registry_.live() > 0 && std::chrono::steady_clock::now() < drain_deadline_) {
+      t.expires_after(std::chrono::milliseconds(20));
+      co_await t.async_wait(tuple_awaitable);
+    }
+    log::info("drain_finished", {{"left", static_cast<std::int64_t>(registry_.live())}});
+    stopping_ = true;
+    ioc_.stop();
+  }
+
+  const transport_config cfg_;
+  api::context& ctx_;
+  api::http_api& http_;
+  asio::io_context ioc_;
+  std::optional<asio::ssl::context> ssl_;
+  tcp::acceptor acceptor_;
+  asio::signal_set signals_;
+  asio::steady_timer ticker_;
+  drain_registry registry_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace
+
+std::unique_ptr<server> create_server(const transport_config& cfg, api::context& ctx,
+                                      api::http_api& http) {
+  return std::make_unique<server_impl>(cfg, ctx, http);
+}
+
+}  // namespace parley::transport

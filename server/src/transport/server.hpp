@@ -1,0 +1,45 @@
+#pragma once
+// The network edge of parleyd: listens (plain or TLS), runs HTTP sessions and WebSocket
+// sessions on a thread pool, ticks the session-expiry sweep, and drains on SIGTERM/SIGINT.
+// This header is free of Asio/Beast types; they stay inside transport/.
+
+#include "api/context.hpp"
+#include "api/router.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace parley::transport {
+
+struct transport_config {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: any free port
+  std::string tls_cert_file;  // both set: TLS on every connection
+  std::string tls_key_file;
+  std::string web_root;  // static files under /, empty: none
+  int threads = 2;
+  int hello_timeout_ms = 5000;
+  int heartbeat_s = 15;
+  int drain_timeout_s = 10;
+  // Per-connection outbound queue bound; a consumer that falls this far behind is closed.
+  std::size_t max_outbound_bytes = 1024 * 1024;
+};
+
+class server {
+ public:
+  virtual ~server() = default;
+  // The bound port (useful with port 0).
+  virtual std::uint16_t port() const = 0;
+  virtual bool tls() const = 0;
+  // Runs until SIGTERM or SIGINT, then drains: stops accepting, closes WebSockets with 1001,
+  // finishes in-flight requests, and returns (after at most drain_timeout_s).
+  virtual void run() = 0;
+};
+
+// Binds the listening socket. Throws std::runtime_error when it cannot (port taken, bad TLS
+// files): a start-up failure.
+std::unique_ptr<server> create_server(const transport_config& cfg, api::context& ctx,
+                                      api::http_api& http);
+
+}  // namespace parley::transport
