@@ -1,0 +1,62 @@
+#include "common/crypto.hpp"
+
+#include <gtest/gtest.h>
+
+namespace parley::crypto {
+namespace {
+
+TEST(crypto, sha256_matches_known_vector) {
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(crypto, hmac_sha256_matches_rfc4231_case_2) {
+  EXPECT_EQ(hex(hmac_sha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(crypto, hmac_sha1_matches_rfc2202_case_2) {
+  EXPECT_EQ(hex(hmac_sha1("Jefe", "what do ya want for nothing?")),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+}
+
+TEST(crypto, base64_pads_and_base64url_does_not) {
+  EXPECT_EQ(base64("f"), "Zg==");
+  EXPECT_EQ(base64("fo"), "Zm8=");
+  EXPECT_EQ(base64("foo"), "Zm9v");
+  EXPECT_EQ(base64url("\xfb\xff"), "-_8");
+  EXPECT_EQ(base64(std::string("\xfb\xff")), "+/8=");
+}
+
+TEST(crypto, base64url_round_trips_and_rejects_bad_alphabet) {
+  for (std::size_t n = 0; n < 40; ++n) {
+    auto bytes = random_bytes(n);
+    auto back = base64url_decode(base64url(bytes));
+    ASSERT_TRUE(back.has_value());
+    EXPECT_EQ(*back, bytes);
+  }
+  EXPECT_FALSE(base64url_decode("ab+c").has_value());
+  EXPECT_FALSE(base64url_decode("a").has_value());
+}
+
+TEST(crypto, secrets_have_256_bits_and_differ) {
+  auto a = new_secret(), b = new_secret();
+  EXPECT_EQ(a.size(), 43u);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(base64url_decode(a)->size(), 32u);
+}
+
+TEST(crypto, uuid_v4_is_lowercase_version_4) {
+  for (int i = 0; i < 100; ++i) EXPECT_TRUE(is_uuid_v4(uuid_v4()));
+  EXPECT_FALSE(is_uuid_v4("7208C82D-0304-4ae7-84ce-b31fa1580393"));
+  EXPECT_FALSE(is_uuid_v4("7208c82d-0304-1ae7-84ce-b31fa1580393"));
+  EXPECT_FALSE(is_uuid_v4("7208c82d03044ae784ceb31fa1580393"));
+}
+
+TEST(crypto, constant_time_equal_compares_whole_strings) {
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "abcd"));
+}
+
+}  // namespace
+}  // namespace parley::crypto

@@ -1,0 +1,151 @@
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+namespace parley::store {
+namespace {
+
+class sqlite_store_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("parley-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    st_ = open_sqlite_store((dir_ / "p.db").string());
+    app_record a;
+    a.app_id = "app1";
+    a.name = "one";
+    a.api_token_hash = "h";
+    a.signing_secret = "s";
+    ASSERT_TRUE(st_->create_app(a));
+    a.app_id = "app2";
+    ASSERT_TRUE(st_->create_app(a));
+  }
+  void TearDown() override {
+    st_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  user_record user(const std::string& app, const std::string& id) {
+    user_record u;
+    u.app_id = app;
+    u.user_id = id;
+    u.metadata = {{"k", "v"}};
+    u.created_at = 1;
+    return u;
+  }
+  session_record session(const std::string& hash, const std::string& app, const std::string& uid,
+                         session_source src) {
+    session_record s;
+    s.key_hash = hash;
+    s.app_id = app;
+    s.user_id = uid;
+    s.source = src;
+    return s;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<store> st_;
+};
+
+TEST_F(sqlite_store_test, duplicate_user_is_user_exists_but_same_id_in_another_app_is_fine) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  auto dup = st_->create_user(user("app1", "alice"));
+  ASSERT_FALSE(dup);
+  EXPECT_EQ(dup.error().code, errc::user_exists);
+  EXPECT_TRUE(st_->create_user(user("app2", "alice")));
+}
+
+TEST_F(sqlite_store_test, users_are_scoped_by_app) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  EXPECT_TRUE(st_->find_user("app1", "alice"));
+  auto other = st_->find_user("app2", "alice");
+  ASSERT_FALSE(other);
+  EXPECT_EQ(other.error().code, errc::not_found);
+  EXPECT_FALSE(st_->delete_user("app2", "alice"));
+  EXPECT_TRUE(st_->find_user("app1", "alice"));
+}
+
+TEST_F(sqlite_store_test, metadata_round_trips) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  auto u = st_->find_user("app1", "alice");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->metadata.at("k"), "v");
+}
+
+TEST_F(sqlite_store_test, list_pages_in_user_id_order) {
+  for (auto id : {"c", "a", "b", "d"}) ASSERT_TRUE(st_->create_user(user("app1", id)));
+  auto first = st_->list_users("app1", "", 2);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].user_id, "a");
+  EXPECT_EQ((*first)[1].user_id, "b");
+  auto second = st_->list_users("app1", "b", 10);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->size(), 2u);
+  EXPECT_EQ((*second)[0].user_id, "c");
+}
+
+TEST_F(sqlite_store_test, rotating_access_token_ends_only_access_token_sessions) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  ASSERT_TRUE(st_->create_session(session("k1", "app1", "alice", session_source::access_token)));
+  ASSERT_TRUE(st_->create_session(session("k2", "app1", "alice", session_source::session_token)));
+  auto ended = st_->set_access_token("app1", "alice", std::string("newhash"));
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(*ended, std::vector<std::string>{"k1"});
+  EXPECT_FALSE(st_->find_session("k1"));
+  EXPECT_TRUE(st_->find_session("k2"));
+}
+
+TEST_F(sqlite_store_test, revoking_session_tokens_ends_their_sessions) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  ASSERT_TRUE(st_->add_session_token("app1", "alice", "t1", 1000));
+  ASSERT_TRUE(st_->create_session(session("k2", "app1", "alice", session_source::session_token)));
+  auto ended = st_->revoke_session_tokens("app1", "alice");
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(*ended, std::vector<std::string>{"k2"});
+  EXPECT_FALSE(st_->find_session_token("app1", "t1"));
+}
+
+TEST_F(sqlite_store_test, deleting_a_user_removes_sessions_tokens_and_push_tokens) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  ASSERT_TRUE(st_->create_session(session("k1", "app1", "alice", session_source::jwt)));
+  ASSERT_TRUE(st_->put_push_token("app1", "alice", {"fcm", "tok", 5}));
+  auto ended = st_->delete_user("app1", "alice");
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->size(), 1u);
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  EXPECT_TRUE(st_->list_push_tokens("app1", "alice")->empty());
+}
+
+TEST_F(sqlite_store_test, a_push_token_moves_to_the_user_who_registers_it_last) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  ASSERT_TRUE(st_->create_user(user("app1", "bob")));
+  ASSERT_TRUE(st_->put_push_token("app1", "alice", {"apns_voip", "tok", 1}));
+  ASSERT_TRUE(st_->put_push_token("app1", "bob", {"apns_voip", "tok", 2}));
+  EXPECT_TRUE(st_->list_push_tokens("app1", "alice")->empty());
+  EXPECT_EQ(st_->list_push_tokens("app1", "bob")->size(), 1u);
+}
+
+TEST_F(sqlite_store_test, data_survives_reopening_and_migrations_are_not_rerun) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  st_.reset();
+  st_ = open_sqlite_store((dir_ / "p.db").string());
+  EXPECT_TRUE(st_->find_user("app1", "alice"));
+}
+
+TEST_F(sqlite_store_test, expired_sessions_are_deleted) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  auto s = session("k1", "app1", "alice", session_source::session_token);
+  s.expires_at = 100;
+  ASSERT_TRUE(st_->create_session(s));
+  ASSERT_TRUE(st_->create_session(session("k2", "app1", "alice", session_source::access_token)));
+  EXPECT_EQ(*st_->delete_expired_sessions(100), 1);
+  EXPECT_TRUE(st_->find_session("k2"));
+}
+
+}  // namespace
+}  // namespace parley::store
