@@ -47,6 +47,11 @@ http_response authenticate(context& ctx, const request_view& rv) {
     ctx.stats.auth_total.add({"invalid_request"});
     return error_response(user_id.error());
   }
+  if (*device && (*device)->empty()) {
+    ctx.stats.auth_total.add({"invalid_request"});
+    return error_response(
+        fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id"));
+  }
   c.user_id = *user_id;
   c.access_token = *access;
   c.session_token = *session;
@@ -96,12 +101,25 @@ http_response delete_push_tokens(context& ctx, const request_view& rv) {
   });
 }
 
+http_response my_calls(context& ctx, const request_view& rv) {
+  return with_session(ctx, rv, [&](const services::session_view& s) {
+    auto limit = query_limit(rv.query);
+    if (!limit) return error_response(limit.error());
+    std::string cursor;
+    if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
+    auto page = ctx.calls.list(s.session.app_id, s.session.user_id, *limit, cursor);
+    if (!page) return error_response(page.error());
+    return json_response(200, call_page_json(*page));
+  });
+}
+
 }  // namespace
 
 void add_client_routes(std::vector<route>& t) {
   t.push_back({"POST", "/v1/apps/{app_id}/auth", authenticate});
   t.push_back({"GET", "/v1/me", me});
   t.push_back({"DELETE", "/v1/session", deauthenticate});
+  t.push_back({"GET", "/v1/me/direct_calls", my_calls});
   t.push_back({"PUT", "/v1/me/push_tokens/{type}/{token}", put_push_token});
   t.push_back({"DELETE", "/v1/me/push_tokens/{type}/{token}", delete_push_tokens});
   t.push_back({"DELETE", "/v1/me/push_tokens/{type}", delete_push_tokens});

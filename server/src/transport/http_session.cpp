@@ -69,6 +69,11 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
                                                                    : keep_alive_timeout);
       auto [ec, n] = co_await http::async_read_header(stream_, buffer, parser, tuple_awaitable);
       idle_ = false;
+      if (ec == http::error::body_limit) {
+        // A declared Content-Length over the limit is refused before any body is read.
+        co_await reply_error(fail(errc::payload_too_large, "the body is over 64 KiB"));
+        break;
+      }
       if (ec) {
         if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
             ec != asio::error::operation_aborted && ec != asio::error::connection_reset &&
@@ -77,10 +82,6 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
         break;
       }
       auto& head = parser.get();
-      if (auto len = parser.content_length(); len && *len > limits::http_body_bytes) {
-        co_await reply_error(fail(errc::payload_too_large, "the body is over 64 KiB"));
-        break;
-      }
       if (beast::iequals(head[http::field::expect], "100-continue")) {
         http::response<http::empty_body> cont{http::status::continue_, head.version()};
         auto [wec, wn] = co_await http::async_write(stream_, cont, tuple_awaitable);
