@@ -4,6 +4,7 @@
 #include "common/metrics.hpp"
 #include "services/app_service.hpp"
 #include "services/auth_service.hpp"
+#include "services/call_service.hpp"
 #include "services/connection_hub.hpp"
 #include "services/user_service.hpp"
 
@@ -23,6 +24,7 @@ struct context {
   services::app_service& apps;
   services::user_service& users;
   services::auth_service& auth;
+  services::call_service& calls;
   services::connection_hub& hub;
   metrics& stats;
   api_config config;

@@ -118,6 +118,50 @@ json::object to_json(const store::app_settings& s) {
   return o;
 }
 
+json::object to_json(const store::call_record& c, bool other_device_copy) {
+  json::object items;
+  for (const auto& [k, v] : c.custom_items) items[k] = v;
+  auto opt_text = [](const std::optional<std::string>& s) -> json::value {
+    if (s) return json::value(*s);
+    return nullptr;
+  };
+  json::object o{{"call_id", c.call_id},
+                 {"caller_id", c.caller_id},
+                 {"callee_id", c.callee_id},
+                 {"is_video", c.is_video},
+                 {"state", store::state_name(c.state)},
+                 {"created_at", c.created_at},
+                 {"accepted_at", to_json(c.accepted_at)},
+                 {"connected_at", to_json(c.connected_at)},
+                 {"ended_at", to_json(c.ended_at)},
+                 {"end_result", nullptr},
+                 {"ended_by", opt_text(c.ended_by)},
+                 {"duration_ms", 0},
+                 {"custom_items", std::move(items)}};
+  if (c.state == store::call_state::ended) {
+    o["end_result"] = store::result_name(c.result);
+    if (c.connected_at && c.ended_at) o["duration_ms"] = *c.ended_at - *c.connected_at;
+  }
+  if (other_device_copy) {
+    o["state"] = "ended";
+    o["end_result"] = "other_device_accepted";
+    o["ended_by"] = c.callee_id;
+    o["ended_at"] = to_json(c.accepted_at);
+  }
+  return o;
+}
+
+json::object call_page_json(const services::call_page& page) {
+  json::array calls;
+  for (const auto& c : page.calls) calls.push_back(to_json(c));
+  json::object out{{"calls", std::move(calls)}};
+  if (page.next)
+    out["next"] = *page.next;
+  else
+    out["next"] = nullptr;
+  return out;
+}
+
 json::value to_json(const std::optional<millis>& t) {
   if (t) return *t;
   return nullptr;

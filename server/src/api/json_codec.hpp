@@ -4,7 +4,9 @@
 
 #include "common/errors.hpp"
 #include "services/auth_service.hpp"
+#include "services/call_service.hpp"
 #include "services/ice.hpp"
+#include "store/call_record.hpp"
 #include "store/records.hpp"
 
 #include <boost/json/object.hpp>
@@ -36,5 +38,10 @@ boost::json::object to_json(const store::user_record& u);
 boost::json::array to_json(const std::vector<services::ice_server>& servers);
 boost::json::object to_json(const store::app_settings& s);
 boost::json::value to_json(const std::optional<millis>& t);
+// The protocol's call object. `other_device_copy`: the copy a callee's other devices get when
+// one device accepted (state ended, end_result other_device_accepted).
+boost::json::object to_json(const store::call_record& c, bool other_device_copy = false);
+// {calls: [...], next: cursor|null}
+boost::json::object call_page_json(const services::call_page& page);
 
 }  // namespace parley::api

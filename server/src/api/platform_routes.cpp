@@ -69,16 +69,11 @@ http_response create_user(context& ctx, const request_view& rv) {
 
 http_response list_users(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
-    int limit = 20;
-    if (auto it = rv.query.find("limit"); it != rv.query.end()) {
-      const auto& v = it->second;
-      if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos)
-        return error_response(fail(errc::invalid_request, "limit must be 1 to 100", "limit"));
-      limit = std::stoi(v);
-    }
+    auto limit = query_limit(rv.query);
+    if (!limit) return error_response(limit.error());
     std::string cursor;
     if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
-    auto page = ctx.users.list(app.app_id, limit, cursor);
+    auto page = ctx.users.list(app.app_id, *limit, cursor);
     if (!page) return error_response(page.error());
     json::array users;
     for (const auto& u : page->users) users.push_back(to_json(u));
@@ -121,7 +116,11 @@ http_response patch_user(context& ctx, const request_view& rv) {
 
 http_response delete_user(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
-    return or_error(ctx.users.remove(app.app_id, rv.params.at(1)), no_content());
+    auto r = ctx.users.remove(app.app_id, rv.params.at(1));
+    if (!r) return error_response(r.error());
+    // The deleted user's calls end; the peer hears connection_lost. Call logs stay.
+    ctx.calls.user_removed(app.app_id, rv.params.at(1), now_ms());
+    return no_content();
   });
 }
 
@@ -219,6 +218,52 @@ http_response patch_settings(context& ctx, const request_view& rv) {
   });
 }
 
+http_response list_calls(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto limit = query_limit(rv.query);
+    if (!limit) return error_response(limit.error());
+    std::string user_id, cursor;
+    if (auto it = rv.query.find("user_id"); it != rv.query.end()) user_id = it->second;
+    if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
+    if (!user_id.empty() && !limits::valid_user_id(user_id))
+      return error_response(fail(errc::invalid_request, "user_id is not a valid user id", "user_id"));
+    auto page = ctx.calls.list(app.app_id, user_id, *limit, cursor);
+    if (!page) return error_response(page.error());
+    return json_response(200, call_page_json(*page));
+  });
+}
+
+http_response get_call(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto c = ctx.calls.find(app.app_id, rv.params.at(1));
+    if (!c) return error_response(c.error());
+    return json_response(200, {{"call", to_json(*c)}});
+  });
+}
+
+http_response usage(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto from = rv.query.find("from");
+    auto to = rv.query.find("to");
+    if (from == rv.query.end())
+      return error_response(fail(errc::invalid_request, "from is required", "from"));
+    if (to == rv.query.end())
+      return error_response(fail(errc::invalid_request, "to is required", "to"));
+    auto days = ctx.calls.usage(app.app_id, from->second, to->second);
+    if (!days) return error_response(days.error());
+    json::array out;
+    std::int64_t total = 0;
+    for (const auto& d : *days) {
+      out.push_back(json::object{{"date", d.date},
+                                 {"calls", d.calls},
+                                 {"connected_calls", d.connected_calls},
+                                 {"billable_minutes", d.billable_minutes}});
+      total += d.billable_minutes;
+    }
+    return json_response(200, {{"days", std::move(out)}, {"total_billable_minutes", total}});
+  });
+}
+
 }  // namespace
 
 void add_platform_routes(std::vector<route>& t) {
@@ -236,6 +281,9 @@ void add_platform_routes(std::vector<route>& t) {
   t.push_back({"GET", user + "/push_tokens", list_push_tokens});
   t.push_back({"DELETE", user + "/push_tokens/{type}", delete_push_tokens});
   t.push_back({"DELETE", user + "/push_tokens/{type}/{token}", delete_push_tokens});
+  t.push_back({"GET", "/v1/apps/{app_id}/direct_calls", list_calls});
+  t.push_back({"GET", "/v1/apps/{app_id}/direct_calls/{call_id}", get_call});
+  t.push_back({"GET", "/v1/apps/{app_id}/usage", usage});
   t.push_back({"GET", "/v1/apps/{app_id}/settings", get_settings});
   t.push_back({"PATCH", "/v1/apps/{app_id}/settings", patch_settings});
 }

@@ -50,6 +50,16 @@ std::optional<std::string> percent_decode(std::string_view s) {
   return out;
 }
 
+result<int> query_limit(const query_params& q) {
+  auto it = q.find("limit");
+  if (it == q.end()) return 20;
+  const auto& v = it->second;
+  if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(v) < 1 || std::stoi(v) > 100)
+    return fail(errc::invalid_request, "limit must be 1 to 100", "limit");
+  return std::stoi(v);
+}
+
 http_api::http_api(context& ctx) : ctx_(ctx) {
   std::vector<route> table;
   add_ops_routes(table);

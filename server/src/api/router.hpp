@@ -57,6 +57,9 @@ class http_api {
   std::vector<compiled> routes_;
 };
 
+// The `limit` query parameter of list routes: 1..100, default 20; invalid_request otherwise.
+result<int> query_limit(const query_params& q);
+
 // Percent-decoding of a path segment or query value; nullopt on a bad escape.
 std::optional<std::string> percent_decode(std::string_view s);
 

@@ -87,7 +87,11 @@ class connection_handler final : public ws_handler {
   void on_close() override {
     if (closed_) return;
     closed_ = true;
-    if (handle_) ctx_.hub.remove(handle_);
+    if (handle_) {
+      ctx_.hub.remove(handle_);
+      // Calls this connection carried start their reconnect grace.
+      ctx_.calls.connection_closed(me_.connection_id, now_ms());
+    }
     handle_ = 0;
   }
 
@@ -130,26 +134,134 @@ class connection_handler final : public ws_handler {
     // checking again after registering closes that gap.
     if (auto again = ctx_.auth.verify(*key, now_ms()); !again) return reject_hello(again.error());
 
+    me_ = {info.app_id, info.user_id, info.connection_id, info.device_id};
+    json::array ongoing;
+    if (auto calls = ctx_.calls.connection_opened(me_, now_ms()))
+      for (const auto& c : *calls) ongoing.push_back(to_json(c));
     send({{"type", "welcome"},
           {"connection_id", info.connection_id},
           {"user", to_json(s->user)},
           {"session_expires_at", to_json(session_.expires_at)},
           {"heartbeat_s", ctx_.config.heartbeat_s},
-          {"ongoing_calls", json::array{}},
+          {"ongoing_calls", std::move(ongoing)},
           {"ice_servers", to_json(ctx_.auth.ice_servers(session_.user_id, now_ms()))}});
   }
 
   void dispatch(const json::object& msg, const std::string& type, const std::string& req_id) {
     if (type == "ping") return send({{"type", "pong"}});
-    if (type == "refresh") return refresh(msg, req_id);
     if (type == "hello")
       return send_error(fail(errc::invalid_request, "already authenticated", "type"), req_id);
+    using handler_fn = void (connection_handler::*)(const json::object&, const std::string&);
+    static const std::pair<std::string_view, handler_fn> requests[] = {
+        {"refresh", &connection_handler::refresh},
+        {"dial", &connection_handler::dial},
+        {"accept", &connection_handler::accept},
+        {"decline", &connection_handler::decline},
+        {"end", &connection_handler::end},
+        {"media_connected", &connection_handler::media_connected},
+        {"signal", &connection_handler::signal},
+        {"media_state", &connection_handler::media_state},
+    };
+    for (const auto& [name, fn] : requests) {
+      if (name != type) continue;
+      // Every request carries a req_id and gets exactly one ack or error for it.
+      if (req_id.empty())
+        return send_error(fail(errc::invalid_request, "req_id must be 1 to 64 bytes", "req_id"),
+                          "");
+      return (this->*fn)(msg, req_id);
+    }
     send_error(fail(errc::invalid_request, "unknown message type", "type"), req_id);
   }
 
+  void ack_call(const result<store::call_record>& r, const std::string& req_id) {
+    if (!r) return send_error(r.error(), req_id);
+    send({{"type", "ack"}, {"req_id", req_id}, {"call", to_json(*r)}});
+  }
+
+  // dial {callee_id, is_video, custom_items?}
+  void dial(const json::object& msg, const std::string& req_id) {
+    auto callee = req_string(msg, "callee_id", limits::user_id_bytes);
+    if (!callee) return send_error(callee.error(), req_id);
+    auto video = opt_bool(msg, "is_video");
+    if (!video) return send_error(video.error(), req_id);
+    auto items = opt_string_map(msg, "custom_items");
+    if (!items) return send_error(items.error(), req_id);
+    services::dial_request req{*callee, video->value_or(false), items->value_or(store::string_map{})};
+    ack_call(ctx_.calls.dial(me_, req, now_ms()), req_id);
+  }
+
+  result<std::string> call_id_of(const json::object& msg) {
+    auto id = req_string(msg, "call_id", 64);
+    if (!id) return id.error();
+    return std::move(*id);
+  }
+
+  void accept(const json::object& msg, const std::string& req_id) {
+    auto id = call_id_of(msg);
+    if (!id) return send_error(id.error(), req_id);
+    ack_call(ctx_.calls.accept(me_, *id, now_ms()), req_id);
+  }
+
+  void decline(const json::object& msg, const std::string& req_id) {
+    auto id = call_id_of(msg);
+    if (!id) return send_error(id.error(), req_id);
+    ack_call(ctx_.calls.decline(me_, *id, now_ms()), req_id);
+  }
+
+  void end(const json::object& msg, const std::string& req_id) {
+    auto id = call_id_of(msg);
+    if (!id) return send_error(id.error(), req_id);
+    ack_call(ctx_.calls.end(me_, *id, now_ms()), req_id);
+  }
+
+  void media_connected(const json::object& msg, const std::string& req_id) {
+    auto id = call_id_of(msg);
+    if (!id) return send_error(id.error(), req_id);
+    ack_call(ctx_.calls.media_connected(me_, *id, now_ms()), req_id);
+  }
+
+  // signal {call_id, data}: relayed as-is to the other bound connection.
+  void signal(const json::object& msg, const std::string& req_id) {
+    auto id = call_id_of(msg);
+    if (!id) return send_error(id.error(), req_id);
+    auto data = msg.if_contains("data");
+    if (!data || data->is_null())
+      return send_error(fail(errc::invalid_request, "data is required", "data"), req_id);
+    auto target = ctx_.calls.relay(me_, *id);
+    if (!target) return send_error(target.error(), req_id);
+    bool delivered = ctx_.hub.send_to_connection(
+        target->second, json::serialize(json::object{{"type", "signal"},
+                                                     {"call_id", *id},
+                                                     {"from_user_id", me_.user_id},
+                                                     {"data", *data}}));
+    send({{"type", "ack"}, {"req_id", req_id}, {"delivered", delivered}});
+  }
+
+  // media_state {call_id, audio, video}: relayed as remote_media_state.
+  void media_state(const json::object& msg, const std::string& req_id) {
+    auto id = call_id_of(msg);
+    if (!id) return send_error(id.error(), req_id);
+    auto audio = opt_bool(msg, "audio");
+    if (!audio || !*audio)
+      return send_error(audio ? fail(errc::invalid_request, "audio is required", "audio")
+                              : audio.error(),
+                        req_id);
+    auto video = opt_bool(msg, "video");
+    if (!video || !*video)
+      return send_error(video ? fail(errc::invalid_request, "video is required", "video")
+                              : video.error(),
+                        req_id);
+    auto target = ctx_.calls.relay(me_, *id);
+    if (!target) return send_error(target.error(), req_id);
+    bool delivered = ctx_.hub.send_to_connection(
+        target->second, json::serialize(json::object{{"type", "remote_media_state"},
+                                                     {"call_id", *id},
+                                                     {"audio", **audio},
+                                                     {"video", **video}}));
+    send({{"type", "ack"}, {"req_id", req_id}, {"delivered", delivered}});
+  }
+
   void refresh(const json::object& msg, const std::string& req_id) {
-    if (req_id.empty())
-      return send_error(fail(errc::invalid_request, "req_id must be 1 to 64 bytes", "req_id"), "");
     auto token = opt_string(msg, "session_token", limits::token_bytes);
     if (!token) return send_error(token.error(), req_id);
     auto jwt = opt_string(msg, "jwt", limits::token_bytes);
@@ -169,6 +281,7 @@ class connection_handler final : public ws_handler {
   bool closed_ = false;
   services::connection_hub::handle handle_ = 0;
   store::session_record session_;
+  services::caller_context me_;
 };
 
 }  // namespace

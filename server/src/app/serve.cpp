@@ -1,10 +1,12 @@
 #include "app/serve.hpp"
 
+#include "api/call_delivery.hpp"
 #include "api/context.hpp"
 #include "api/router.hpp"
 #include "common/log.hpp"
 #include "services/app_service.hpp"
 #include "services/auth_service.hpp"
+#include "services/call_service.hpp"
 #include "services/connection_hub.hpp"
 #include "services/user_service.hpp"
 #include "store/sqlite/sqlite_store.hpp"
@@ -25,13 +27,17 @@ int serve(const serve_config& cfg) {
   services::app_service apps(*st, &hub);
   services::user_service users(*st, hub);
   services::auth_service auth(*st, cfg.ice, cfg.auth, stats);
+  api::call_delivery delivery(hub);
+  services::call_service calls(*st, delivery);
+  // Calls a previous process left unfinished cannot be carried: their connections are gone.
+  calls.recover(now_ms());
 
   api::api_config api_cfg;
   api_cfg.admin_token = cfg.admin_token;
   api_cfg.heartbeat_s = cfg.transport.heartbeat_s;
   api_cfg.ws_msg_rate = cfg.ws_msg_rate;
   api_cfg.demo = cfg.demo;
-  api::context ctx{apps, users, auth, hub, stats, api_cfg};
+  api::context ctx{apps, users, auth, calls, hub, stats, api_cfg};
   api::http_api http(ctx);
 
   // A peer that vanishes mid-write must not kill the process.

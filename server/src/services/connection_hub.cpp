@@ -35,6 +35,7 @@ connection_hub::handle connection_hub::add(std::shared_ptr<client_connection> co
     h = next_++;
     by_session_.emplace(info.session_hash, h);
     by_user_.emplace(user_key(info.app_id, info.user_id), h);
+    by_connection_[info.connection_id] = h;
     if (info.expires_at) expiring_.insert(h);
     entries_.emplace(h, entry{std::move(conn), std::move(info), false});
   }
@@ -52,6 +53,9 @@ void connection_hub::erase_locked(handle h) {
   if (it == entries_.end()) return;
   erase_pair(by_session_, it->second.info.session_hash, h);
   erase_pair(by_user_, user_key(it->second.info.app_id, it->second.info.user_id), h);
+  if (auto c = by_connection_.find(it->second.info.connection_id);
+      c != by_connection_.end() && c->second == h)
+    by_connection_.erase(c);
   expiring_.erase(h);
   entries_.erase(it);
 }
@@ -150,6 +154,36 @@ void connection_hub::sweep(millis now, millis lead_ms, const warn_fn& warn,
   }
   for (auto& [c, at] : to_warn) warn(*c, at);
   for (auto& c : to_expire) expire(*c);
+}
+
+std::size_t connection_hub::send_to_user(const std::string& app_id, const std::string& user_id,
+                                         const std::string& text,
+                                         const std::string& except_connection) {
+  std::vector<std::shared_ptr<client_connection>> targets;
+  {
+    std::lock_guard lock(mutex_);
+    auto [b, e] = by_user_.equal_range(user_key(app_id, user_id));
+    for (auto it = b; it != e; ++it) {
+      const auto& en = entries_.at(it->second);
+      if (except_connection.empty() || en.info.connection_id != except_connection)
+        targets.push_back(en.conn);
+    }
+  }
+  for (auto& c : targets) c->send(text);
+  return targets.size();
+}
+
+bool connection_hub::send_to_connection(const std::string& connection_id,
+                                        const std::string& text) {
+  std::shared_ptr<client_connection> target;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = by_connection_.find(connection_id);
+    if (it == by_connection_.end()) return false;
+    target = entries_.at(it->second).conn;
+  }
+  target->send(text);
+  return true;
 }
 
 std::size_t connection_hub::size() const {

@@ -55,6 +55,11 @@ class connection_hub {
 
   std::size_t size() const;
 
+  // Delivery to live connections (single node). Returns how many connections got the message.
+  std::size_t send_to_user(const std::string& app_id, const std::string& user_id,
+                           const std::string& text, const std::string& except_connection = {});
+  bool send_to_connection(const std::string& connection_id, const std::string& text);
+
  private:
   struct entry {
     std::shared_ptr<client_connection> conn;
@@ -73,6 +78,7 @@ class connection_hub {
   std::unordered_map<handle, entry> entries_;
   std::unordered_multimap<std::string, handle> by_session_;
   std::unordered_multimap<std::string, handle> by_user_;
+  std::unordered_map<std::string, handle> by_connection_;
   std::unordered_set<handle> expiring_;
 };
 

@@ -6,6 +6,7 @@
 // unavailable when the database cannot be reached, internal on anything else.
 
 #include "common/errors.hpp"
+#include "store/call_record.hpp"
 #include "store/records.hpp"
 
 #include <memory>
@@ -71,6 +72,32 @@ class store {
   // Deletes one token (token non-empty) or every token of the type. Idempotent.
   virtual result<void> delete_push_tokens(const std::string& app_id, const std::string& user_id,
                                           const std::string& type, const std::string& token) = 0;
+
+  // Direct calls. Calls outlive their users: the call log stays after a user is deleted.
+  virtual result<void> create_call(const call_record& c) = 0;
+  virtual result<call_record> find_call(const std::string& app_id,
+                                        const std::string& call_id) = 0;
+  // Compare-and-set: writes `c` only if the stored version is c.version - 1. False when another
+  // writer changed the call first (the caller reloads and applies its event again).
+  virtual result<bool> update_call(const call_record& c) = 0;
+  // Calls of the user that have not ended, oldest first.
+  virtual result<std::vector<call_record>> ongoing_calls(const std::string& app_id,
+                                                         const std::string& user_id) = 0;
+  // Calls not ended with a side bound to this connection.
+  virtual result<std::vector<call_record>> calls_on_connection(
+      const std::string& connection_id) = 0;
+  // Calls whose deadline is at or before `now`, at most `limit`.
+  virtual result<std::vector<call_record>> due_calls(millis now, int limit) = 0;
+  // Every call not ended, in every app (start-up recovery).
+  virtual result<std::vector<call_record>> unfinished_calls() = 0;
+  // Newest first. `user_id` empty: every call of the app. `before`: the (created_at, call_id)
+  // of the last call of the previous page.
+  virtual result<std::vector<call_record>> list_calls(
+      const std::string& app_id, const std::string& user_id,
+      const std::optional<std::pair<millis, std::string>>& before, int limit) = 0;
+  // Calls created in [from, to), for usage.
+  virtual result<std::vector<call_record>> calls_created_between(const std::string& app_id,
+                                                                 millis from, millis to) = 0;
 };
 
 }  // namespace parley::store

@@ -102,8 +102,8 @@ class server_impl final : public server {
     }
   }
 
-  // Session expiry and rate-limit pruning: a quarter-second tick is well inside the protocol's
-  // one-second promises.
+  // Session expiry, call timers and rate-limit pruning: a quarter-second tick is well inside
+  // the protocol's one-second promises. Call deadlines are rows, so a restart loses none.
   asio::awaitable<void> tick_loop() {
     int n = 0;
     while (!stopping_) {
@@ -112,6 +112,7 @@ class server_impl final : public server {
       if (ec) co_return;
       auto now = now_ms();
       api::sweep_sessions(ctx_, now);
+      ctx_.calls.fire_timers(now);
       if (++n % 240 == 0) ctx_.auth.prune(now);
     }
   }

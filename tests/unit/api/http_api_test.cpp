@@ -1,6 +1,8 @@
 // The REST API in process: real services on a temporary SQLite store, no sockets.
 #include "api/router.hpp"
 
+#include "api/call_delivery.hpp"
+
 #include "common/clock.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
@@ -28,7 +30,9 @@ class http_api_test : public ::testing::Test {
     services::auth_limits lim;
     lim.failures_per_user = 3;
     auth_ = std::make_unique<services::auth_service>(*st_, services::ice_config{}, lim, stats_);
-    ctx_.reset(new context{*apps_, *users_, *auth_, hub_, stats_, {}});
+    delivery_ = std::make_unique<call_delivery>(hub_);
+    calls_ = std::make_unique<services::call_service>(*st_, *delivery_);
+    ctx_.reset(new context{*apps_, *users_, *auth_, *calls_, hub_, stats_, {}});
     api_ = std::make_unique<http_api>(*ctx_);
     auto app = apps_->create("test", now_ms());
     ASSERT_TRUE(app);
@@ -62,6 +66,8 @@ class http_api_test : public ::testing::Test {
   std::unique_ptr<services::app_service> apps_;
   std::unique_ptr<services::user_service> users_;
   std::unique_ptr<services::auth_service> auth_;
+  std::unique_ptr<call_delivery> delivery_;
+  std::unique_ptr<services::call_service> calls_;
   std::unique_ptr<context> ctx_;
   std::unique_ptr<http_api> api_;
   services::new_app app_;

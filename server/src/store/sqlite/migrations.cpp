@@ -56,7 +56,42 @@ CREATE TABLE push_tokens (
 CREATE INDEX push_tokens_user ON push_tokens(app_id, user_id);
 )sql";
 
-constexpr std::array<std::string_view, 1> all{v1};
+// Direct calls (issue 3). Bindings and the deadline live in the row, so timers survive restarts.
+constexpr std::string_view v2 = R"sql(
+CREATE TABLE calls (
+  call_id        TEXT PRIMARY KEY,
+  app_id         TEXT NOT NULL REFERENCES apps(app_id) ON DELETE CASCADE,
+  caller_id      TEXT NOT NULL,
+  callee_id      TEXT NOT NULL,
+  is_video       INTEGER NOT NULL,
+  state          INTEGER NOT NULL,
+  created_at     INTEGER NOT NULL,
+  accepted_at    INTEGER,
+  connected_at   INTEGER,
+  ended_at       INTEGER,
+  result         INTEGER NOT NULL,
+  ended_by       TEXT,
+  custom_items   TEXT NOT NULL,
+  caller_conn    TEXT NOT NULL,
+  caller_device  TEXT NOT NULL,
+  caller_lost_at INTEGER,
+  callee_conn    TEXT NOT NULL,
+  callee_device  TEXT NOT NULL,
+  callee_lost_at INTEGER,
+  ringing_ms     INTEGER NOT NULL,
+  connection_ms  INTEGER NOT NULL,
+  grace_ms       INTEGER NOT NULL,
+  deadline       INTEGER,
+  version        INTEGER NOT NULL
+);
+CREATE INDEX calls_caller ON calls(app_id, caller_id, created_at);
+CREATE INDEX calls_callee ON calls(app_id, callee_id, created_at);
+CREATE INDEX calls_app_created ON calls(app_id, created_at);
+CREATE INDEX calls_deadline ON calls(deadline) WHERE deadline IS NOT NULL;
+CREATE INDEX calls_open ON calls(state) WHERE state < 3;
+)sql";
+
+constexpr std::array<std::string_view, 2> all{v1, v2};
 }  // namespace
 
 std::span<const std::string_view> sqlite_migrations() { return all; }

@@ -436,6 +436,109 @@ class sqlite_store final : public store {
     return done(s.step());  // deleting a token that is not there is not an error
   }
 
+  // ---- calls ----
+
+#define PARLEY_CALL_COLUMNS                                                                   \
+  "call_id,app_id,caller_id,callee_id,is_video,state,created_at,accepted_at,connected_at,"    \
+  "ended_at,result,ended_by,custom_items,caller_conn,caller_device,caller_lost_at,"           \
+  "callee_conn,callee_device,callee_lost_at,ringing_ms,connection_ms,grace_ms,deadline,version"
+
+  result<void> create_call(const call_record& c) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("INSERT INTO calls(" PARLEY_CALL_COLUMNS
+                     ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    bind_call(s, c);
+    return done(s.step());
+  }
+
+  result<call_record> find_call(const std::string& app_id, const std::string& call_id) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT " PARLEY_CALL_COLUMNS " FROM calls WHERE call_id=? AND app_id=?");
+    s.bind(1, call_id).bind(2, app_id);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) return read_call(s);
+    if (rc == SQLITE_DONE) return fail(errc::not_found, "call_not_found");
+    return db_failure(rc);
+  }
+
+  result<bool> update_call(const call_record& c) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "UPDATE calls SET call_id=?1,app_id=?2,caller_id=?3,callee_id=?4,is_video=?5,state=?6,"
+        "created_at=?7,accepted_at=?8,connected_at=?9,ended_at=?10,result=?11,ended_by=?12,"
+        "custom_items=?13,caller_conn=?14,caller_device=?15,caller_lost_at=?16,callee_conn=?17,"
+        "callee_device=?18,callee_lost_at=?19,ringing_ms=?20,connection_ms=?21,grace_ms=?22,"
+        "deadline=?23,version=?24 WHERE call_id=?1 AND version=?25");
+    bind_call(s, c);
+    s.bind(25, c.version - 1);
+    int rc = s.step();
+    if (rc != SQLITE_DONE) return db_failure(rc);
+    return sqlite3_changes(db_) == 1;
+  }
+
+  result<std::vector<call_record>> ongoing_calls(const std::string& app_id,
+                                                 const std::string& user_id) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT " PARLEY_CALL_COLUMNS
+                     " FROM calls WHERE state<3 AND app_id=? AND (caller_id=?2 OR callee_id=?2)"
+                     " ORDER BY created_at, call_id");
+    s.bind(1, app_id).bind(2, user_id);
+    return read_calls(s);
+  }
+
+  result<std::vector<call_record>> calls_on_connection(const std::string& connection_id) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT " PARLEY_CALL_COLUMNS
+                     " FROM calls WHERE state<3 AND (caller_conn=?1 OR callee_conn=?1)");
+    s.bind(1, connection_id);
+    return read_calls(s);
+  }
+
+  result<std::vector<call_record>> due_calls(millis now, int limit) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT " PARLEY_CALL_COLUMNS
+                     " FROM calls WHERE deadline IS NOT NULL AND deadline<=? ORDER BY deadline"
+                     " LIMIT ?");
+    s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+    return read_calls(s);
+  }
+
+  result<std::vector<call_record>> unfinished_calls() override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT " PARLEY_CALL_COLUMNS " FROM calls WHERE state<3");
+    return read_calls(s);
+  }
+
+  result<std::vector<call_record>> list_calls(
+      const std::string& app_id, const std::string& user_id,
+      const std::optional<std::pair<millis, std::string>>& before, int limit) override {
+    std::lock_guard lock(mutex_);
+    // (created_at, call_id) descending is a total order, so pages neither skip nor repeat.
+    auto s = prepare(
+        "SELECT " PARLEY_CALL_COLUMNS
+        " FROM calls WHERE app_id=?1 AND (?2='' OR caller_id=?2 OR callee_id=?2)"
+        " AND (?3 IS NULL OR created_at<?3 OR (created_at=?3 AND call_id<?4))"
+        " ORDER BY created_at DESC, call_id DESC LIMIT ?5");
+    s.bind(1, app_id).bind(2, user_id);
+    if (before) {
+      s.bind(3, before->first).bind(4, before->second);
+    } else {
+      s.bind(3, std::optional<millis>{}).bind(4, std::string());
+    }
+    s.bind(5, static_cast<std::int64_t>(limit));
+    return read_calls(s);
+  }
+
+  result<std::vector<call_record>> calls_created_between(const std::string& app_id, millis from,
+                                                         millis to) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT " PARLEY_CALL_COLUMNS
+                     " FROM calls WHERE app_id=? AND created_at>=? AND created_at<?"
+                     " ORDER BY created_at");
+    s.bind(1, app_id).bind(2, from).bind(3, to);
+    return read_calls(s);
+  }
+
  private:
   // Rolls back unless committed. Nested use is not needed: each store call is one unit.
   class transaction {
@@ -561,6 +664,51 @@ class sqlite_store final : public store {
     auto s = prepare("DELETE FROM sessions WHERE app_id=? AND user_id=? AND source=?");
     s.bind(1, app_id).bind(2, user_id).bind(3, static_cast<std::int64_t>(source));
     if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
+    return out;
+  }
+
+  static void bind_call(stmt& s, const call_record& c) {
+    s.bind(1, c.call_id).bind(2, c.app_id).bind(3, c.caller_id).bind(4, c.callee_id);
+    s.bind(5, static_cast<std::int64_t>(c.is_video)).bind(6, static_cast<std::int64_t>(c.state));
+    s.bind(7, c.created_at).bind(8, c.accepted_at).bind(9, c.connected_at).bind(10, c.ended_at);
+    s.bind(11, static_cast<std::int64_t>(c.result)).bind(12, c.ended_by);
+    s.bind(13, encode_map(c.custom_items));
+    s.bind(14, c.caller.connection_id).bind(15, c.caller.device_id).bind(16, c.caller.lost_at);
+    s.bind(17, c.callee.connection_id).bind(18, c.callee.device_id).bind(19, c.callee.lost_at);
+    s.bind(20, c.ringing_timeout_ms).bind(21, c.connection_timeout_ms).bind(22, c.grace_ms);
+    s.bind(23, c.deadline).bind(24, c.version);
+  }
+
+  static call_record read_call(const stmt& s) {
+    call_record c;
+    c.call_id = s.text(0);
+    c.app_id = s.text(1);
+    c.caller_id = s.text(2);
+    c.callee_id = s.text(3);
+    c.is_video = s.int64(4) != 0;
+    c.state = static_cast<call_state>(s.int64(5));
+    c.created_at = s.int64(6);
+    c.accepted_at = s.opt_int64(7);
+    c.connected_at = s.opt_int64(8);
+    c.ended_at = s.opt_int64(9);
+    c.result = static_cast<end_result>(s.int64(10));
+    c.ended_by = s.opt_text(11);
+    c.custom_items = decode_map(s.text(12));
+    c.caller = {s.text(13), s.text(14), s.opt_int64(15)};
+    c.callee = {s.text(16), s.text(17), s.opt_int64(18)};
+    c.ringing_timeout_ms = s.int64(19);
+    c.connection_timeout_ms = s.int64(20);
+    c.grace_ms = s.int64(21);
+    c.deadline = s.opt_int64(22);
+    c.version = s.int64(23);
+    return c;
+  }
+
+  result<std::vector<call_record>> read_calls(stmt& s) {
+    std::vector<call_record> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_call(s));
+    if (rc != SQLITE_DONE) return db_failure(rc);
     return out;
   }
 

@@ -1,0 +1,244 @@
+#include "services/call_service.hpp"
+
+#include "common/crypto.hpp"
+#include "common/log.hpp"
+#include "services/limits.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+
+namespace parley::services {
+
+namespace {
+
+constexpr millis day_ms = 24LL * 3600 * 1000;
+// Racing writers on one call are few (the devices of one user); past this many lost races
+// something is wrong, and the request fails rather than spins.
+constexpr int max_cas_attempts = 32;
+
+std::optional<std::int64_t> parse_day(const std::string& s) {
+  using namespace std::chrono;
+  int y = 0;
+  unsigned m = 0, d = 0;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  auto num = [&](std::size_t pos, std::size_t len, auto& out) {
+    auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
+    return ec == std::errc() && p == s.data() + pos + len;
+  };
+  if (!num(0, 4, y) || !num(5, 2, m) || !num(8, 2, d)) return std::nullopt;
+  year_month_day ymd{year{y}, month{m}, day{d}};
+  if (!ymd.ok()) return std::nullopt;
+  return sys_days{ymd}.time_since_epoch().count();
+}
+
+std::string format_day(std::int64_t days) {
+  using namespace std::chrono;
+  year_month_day ymd{sys_days{std::chrono::days{days}}};
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+}  // namespace
+
+std::int64_t billable_minutes(const store::call_record& c) {
+  if (!c.connected_at || !c.ended_at || *c.ended_at <= *c.connected_at) return 0;
+  return (*c.ended_at - *c.connected_at + 59'999) / 60'000;
+}
+
+result<store::call_record> call_service::dial(const caller_context& from, const dial_request& req,
+                                              millis now) {
+  if (!limits::valid_user_id(req.callee_id))
+    return fail(errc::invalid_request, "callee_id is not a valid user id", "callee_id");
+  if (req.callee_id == from.user_id) return fail(errc::dial_myself, "you cannot call yourself");
+  auto callee = store_.find_user(from.app_id, req.callee_id);
+  if (!callee) {
+    if (callee.error().code == errc::not_found)
+      return fail(errc::callee_not_found, "no user " + req.callee_id + " in this app");
+    return callee.error();
+  }
+  auto app = store_.find_app(from.app_id);
+  if (!app) return app.error();
+  const auto& s = app->settings;
+  auto call = calls::dial(crypto::uuid_v4(), from.app_id, from.user_id, req.callee_id,
+                          req.is_video, req.custom_items,
+                          {from.connection_id, from.device_id, std::nullopt},
+                          s.ringing_timeout_s * 1000LL, s.connection_timeout_s * 1000LL,
+                          s.reconnect_grace_s * 1000LL, now);
+  if (auto r = store_.create_call(call); !r) return r.error();
+  for (const auto& e : calls::dial_effects()) notifier_.deliver(call, e);
+  return call;
+}
+
+result<store::call_record> call_service::transition(const std::string& app_id,
+                                                    const std::string& call_id,
+                                                    const calls::event& ev, millis now) {
+  if (!crypto::is_uuid_v4(call_id)) return fail(errc::not_found, "call_not_found");
+  auto current = store_.find_call(app_id, call_id);
+  if (!current) return current.error();
+  return transition(std::move(*current), ev, now);
+}
+
+result<store::call_record> call_service::transition(store::call_record current,
+                                                    const calls::event& ev, millis now) {
+  for (int attempt = 0; attempt < max_cas_attempts; ++attempt) {
+    auto out = calls::apply(current, ev, now);
+    if (!out) return out.error();
+    if (!out->changed) return out->next;
+    auto stored = store_.update_call(out->next);
+    if (!stored) return stored.error();
+    if (*stored) {
+      // Committed: only now may anyone be told.
+      for (const auto& e : out->effects) notifier_.deliver(out->next, e);
+      return out->next;
+    }
+    // Another writer changed the call first: apply the event to what it wrote.
+    auto fresh = store_.find_call(current.app_id, current.call_id);
+    if (!fresh) return fresh.error();
+    current = std::move(*fresh);
+  }
+  log::error("call_cas_exhausted", {{"call_id", current.call_id}});
+  return fail(errc::unavailable, "the call is changing too fast; try again");
+}
+
+result<store::call_record> call_service::accept(const caller_context& from,
+                                                const std::string& call_id, millis now) {
+  return transition(from.app_id, call_id,
+                    calls::accept_event{from.user_id, from.connection_id, from.device_id}, now);
+}
+
+result<store::call_record> call_service::decline(const caller_context& from,
+                                                 const std::string& call_id, millis now) {
+  return transition(from.app_id, call_id, calls::decline_event{from.user_id}, now);
+}
+
+result<store::call_record> call_service::end(const caller_context& from,
+                                             const std::string& call_id, millis now) {
+  return transition(from.app_id, call_id, calls::end_event{from.user_id}, now);
+}
+
+result<store::call_record> call_service::media_connected(const caller_context& from,
+                                                         const std::string& call_id, millis now) {
+  return transition(from.app_id, call_id, calls::media_connected_event{from.connection_id}, now);
+}
+
+result<std::pair<store::call_record, std::string>> call_service::relay(
+    const caller_context& from, const std::string& call_id) {
+  if (!crypto::is_uuid_v4(call_id)) return fail(errc::not_found, "call_not_found");
+  auto call = store_.find_call(from.app_id, call_id);
+  if (!call) return call.error();
+  auto target = calls::relay_target(*call, from.connection_id);
+  if (!target) return target.error();
+  return std::make_pair(std::move(*call), std::move(*target));
+}
+
+void call_service::connection_closed(const std::string& connection_id, millis now) {
+  auto open = store_.calls_on_connection(connection_id);
+  if (!open) return;
+  for (auto& c : *open) (void)transition(std::move(c), calls::connection_lost_event{connection_id}, now);
+}
+
+result<std::vector<store::call_record>> call_service::connection_opened(const caller_context& who,
+                                                                        millis now) {
+  auto open = store_.ongoing_calls(who.app_id, who.user_id);
+  if (!open) return open.error();
+  if (who.device_id.empty()) return open;
+  std::vector<store::call_record> out;
+  for (auto& c : *open) {
+    auto r = transition(c, calls::rebind_event{who.user_id, who.device_id, who.connection_id}, now);
+    if (r && r->state != store::call_state::ended) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+void call_service::user_removed(const std::string& app_id, const std::string& user_id,
+                                millis now) {
+  auto open = store_.ongoing_calls(app_id, user_id);
+  if (!open) return;
+  for (auto& c : *open) (void)transition(std::move(c), calls::party_removed_event{user_id}, now);
+}
+
+int call_service::fire_timers(millis now) {
+  auto due = store_.due_calls(now, 500);
+  if (!due) return 0;
+  int changed = 0;
+  for (auto& c : *due) {
+    auto version = c.version;
+    auto r = transition(std::move(c), calls::timer_event{}, now);
+    if (r && r->version != version) ++changed;
+  }
+  return changed;
+}
+
+int call_service::recover(millis now) {
+  auto open = store_.unfinished_calls();
+  if (!open) return 0;
+  int ended = 0;
+  for (auto& c : *open) {
+    if (transition(std::move(c), calls::restart_event{}, now)) ++ended;
+  }
+  if (ended) log::warn("calls_ended_at_start", {{"count", ended}, {"end_result", "unknown"}});
+  return ended;
+}
+
+result<store::call_record> call_service::find(const std::string& app_id,
+                                              const std::string& call_id) {
+  if (!crypto::is_uuid_v4(call_id)) return fail(errc::not_found, "call_not_found");
+  return store_.find_call(app_id, call_id);
+}
+
+result<call_page> call_service::list(const std::string& app_id, const std::string& user_id,
+                                     int limit, const std::string& cursor) {
+  if (limit < 1 || limit > 100)
+    return fail(errc::invalid_request, "limit must be 1 to 100", "limit");
+  std::optional<std::pair<millis, std::string>> before;
+  if (!cursor.empty()) {
+    auto raw = crypto::base64url_decode(cursor);
+    auto bad = fail(errc::invalid_request, "next is not a cursor this server issued", "next");
+    if (!raw) return bad;
+    auto colon = raw->find(':');
+    if (colon == std::string::npos) return bad;
+    millis at = 0;
+    auto [p, ec] = std::from_chars(raw->data(), raw->data() + colon, at);
+    if (ec != std::errc() || p != raw->data() + colon) return bad;
+    before.emplace(at, raw->substr(colon + 1));
+  }
+  auto rows = store_.list_calls(app_id, user_id, before, limit + 1);
+  if (!rows) return rows.error();
+  call_page page;
+  page.calls = std::move(*rows);
+  if (page.calls.size() > static_cast<std::size_t>(limit)) {
+    page.calls.resize(static_cast<std::size_t>(limit));
+    const auto& last = page.calls.back();
+    page.next = crypto::base64url(std::to_string(last.created_at) + ":" + last.call_id);
+  }
+  return page;
+}
+
+result<std::vector<usage_day>> call_service::usage(const std::string& app_id,
+                                                   const std::string& from,
+                                                   const std::string& to) {
+  auto first = parse_day(from);
+  if (!first) return fail(errc::invalid_request, "from must be a date YYYY-MM-DD", "from");
+  auto last = parse_day(to);
+  if (!last) return fail(errc::invalid_request, "to must be a date YYYY-MM-DD", "to");
+  if (*last < *first) return fail(errc::invalid_request, "to is before from", "to");
+  if (*last - *first > 366)
+    return fail(errc::invalid_request, "at most 366 days per query", "to");
+  auto rows = store_.calls_created_between(app_id, *first * day_ms, (*last + 1) * day_ms);
+  if (!rows) return rows.error();
+  std::vector<usage_day> days;
+  for (auto d = *first; d <= *last; ++d) days.push_back({format_day(d), 0, 0, 0});
+  // A call counts on the UTC day it was dialed, even when it ends after midnight.
+  for (const auto& c : *rows) {
+    auto& day = days.at(static_cast<std::size_t>(c.created_at / day_ms - *first));
+    ++day.calls;
+    if (c.connected_at) ++day.connected_calls;
+    day.billable_minutes += billable_minutes(c);
+  }
+  return days;
+}
+
+}  // namespace parley::services

@@ -1,0 +1,104 @@
+#pragma once
+// Direct calls: applies events to stored calls through the pure call machine, with a
+// compare-and-set on the call's version so racing requests (two devices accepting) resolve to
+// exactly one winner, and hands the effects to a notifier only after the change is committed.
+
+#include "common/errors.hpp"
+#include "services/call_machine.hpp"
+#include "store/store.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace parley::services {
+
+// Delivers a committed change to the connections the effect names. Implemented by the API
+// layer, which owns the wire format.
+class call_notifier {
+ public:
+  virtual ~call_notifier() = default;
+  virtual void deliver(const store::call_record& call, const calls::effect& e) = 0;
+};
+
+// The connection a request came on.
+struct caller_context {
+  std::string app_id;
+  std::string user_id;
+  std::string connection_id;
+  std::string device_id;
+};
+
+struct dial_request {
+  std::string callee_id;
+  bool is_video = false;
+  store::string_map custom_items;
+};
+
+struct call_page {
+  std::vector<store::call_record> calls;
+  std::optional<std::string> next;
+};
+
+struct usage_day {
+  std::string date;  // YYYY-MM-DD (UTC)
+  int calls = 0;
+  int connected_calls = 0;
+  std::int64_t billable_minutes = 0;
+};
+
+class call_service {
+ public:
+  call_service(store::store& st, call_notifier& notifier) : store_(st), notifier_(notifier) {}
+
+  // dial_myself, callee_not_found, invalid_request (custom_items).
+  result<store::call_record> dial(const caller_context& from, const dial_request& req, millis now);
+  result<store::call_record> accept(const caller_context& from, const std::string& call_id,
+                                    millis now);
+  result<store::call_record> decline(const caller_context& from, const std::string& call_id,
+                                     millis now);
+  result<store::call_record> end(const caller_context& from, const std::string& call_id,
+                                 millis now);
+  result<store::call_record> media_connected(const caller_context& from,
+                                             const std::string& call_id, millis now);
+  // For signal and media_state: the call and the connection to relay to.
+  result<std::pair<store::call_record, std::string>> relay(const caller_context& from,
+                                                           const std::string& call_id);
+
+  // A connection closed: the calls it carried start their reconnect grace.
+  void connection_closed(const std::string& connection_id, millis now);
+  // A connection said hello: calls lost by this user and device rebind to it. Returns the
+  // user's ongoing calls for the welcome.
+  result<std::vector<store::call_record>> connection_opened(const caller_context& who,
+                                                            millis now);
+  // The user was deleted: its calls end.
+  void user_removed(const std::string& app_id, const std::string& user_id, millis now);
+  // Fires due timers. Returns how many calls changed.
+  int fire_timers(millis now);
+  // At start-up: calls left unfinished by a previous process end with `unknown`.
+  int recover(millis now);
+
+  result<store::call_record> find(const std::string& app_id, const std::string& call_id);
+  // user_id empty: all calls of the app. limit 1..100.
+  result<call_page> list(const std::string& app_id, const std::string& user_id, int limit,
+                         const std::string& cursor);
+  // from/to: YYYY-MM-DD, inclusive, at most 366 days.
+  result<std::vector<usage_day>> usage(const std::string& app_id, const std::string& from,
+                                       const std::string& to);
+
+ private:
+  // Load, apply, compare-and-set; retried when another writer won. Effects are delivered
+  // after the commit.
+  result<store::call_record> transition(const std::string& app_id, const std::string& call_id,
+                                        const calls::event& ev, millis now);
+  result<store::call_record> transition(store::call_record current, const calls::event& ev,
+                                        millis now);
+
+  store::store& store_;
+  call_notifier& notifier_;
+};
+
+// Billable minutes of a call: ceil((ended_at - connected_at) / 60000) when it connected.
+std::int64_t billable_minutes(const store::call_record& c);
+
+}  // namespace parley::services
