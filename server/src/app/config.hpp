@@ -16,6 +16,7 @@ struct serve_config {
   std::string admin_token;
   bool demo = false;
   int ws_msg_rate = 50;
+  std::int64_t clock_offset_ms = 0;
   transport::transport_config transport;
   services::ice_config ice;
   services::auth_limits auth;

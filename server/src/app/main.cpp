@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   serve->add_option("--ws-msg-rate", cfg.ws_msg_rate, "WebSocket messages per second")
       ->check(CLI::Range(1, 100000));
+  serve->add_option("--clock-offset-ms", cfg.clock_offset_ms,
+                    "Shift the server clock (tests only)");
   serve->add_option("--threads", cfg.transport.threads, "I/O threads")->check(CLI::Range(1, 64));
   serve->add_option("--drain-timeout-s", cfg.transport.drain_timeout_s, "Drain deadline")
       ->check(CLI::Range(0, 600));
@@ -132,6 +134,7 @@ int main(int argc, char** argv) {
         std::cerr << "parleyd: --listen must be HOST:PORT\n";
         return 2;
       }
+      clock_offset_ms = cfg.clock_offset_ms;
       return app::serve(cfg);
     }
 
