@@ -1,0 +1,158 @@
+// The call service on a real SQLite store: the compare-and-set makes exactly one of many racing
+// accepts win, on any number of threads, and effects go out only for committed changes.
+#include "services/call_service.hpp"
+
+#include "store/sqlite/sqlite_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+namespace parley::services {
+namespace {
+
+struct recording_notifier : call_notifier {
+  std::mutex m;
+  std::vector<std::pair<std::string, calls::audience>> seen;
+  void deliver(const store::call_record&, const calls::effect& e) override {
+    std::lock_guard lock(m);
+    seen.emplace_back(e.type, e.to);
+  }
+  int count(const std::string& type) {
+    std::lock_guard lock(m);
+    int n = 0;
+    for (auto& [t, a] : seen) n += t == type;
+    return n;
+  }
+};
+
+class call_service_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("parley-calls-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    st_ = store::open_sqlite_store((dir_ / "p.db").string());
+    store::app_record a;
+    a.app_id = "app";
+    a.name = "app";
+    ASSERT_TRUE(st_->create_app(a));
+    for (auto u : {"alice", "bob"}) {
+      store::user_record r;
+      r.app_id = "app";
+      r.user_id = u;
+      ASSERT_TRUE(st_->create_user(r));
+    }
+    calls_ = std::make_unique<call_service>(*st_, notifier_);
+  }
+  void TearDown() override {
+    calls_.reset();
+    st_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  caller_context alice{"app", "alice", "conn-a", "dev-a"};
+  std::filesystem::path dir_;
+  std::unique_ptr<store::store> st_;
+  recording_notifier notifier_;
+  std::unique_ptr<call_service> calls_;
+};
+
+TEST_F(call_service_test, dial_errors_are_the_protocols) {
+  EXPECT_EQ(calls_->dial(alice, {"alice", false, {}}, 1000).error().code, errc::dial_myself);
+  EXPECT_EQ(calls_->dial(alice, {"nobody", false, {}}, 1000).error().code,
+            errc::callee_not_found);
+}
+
+TEST_F(call_service_test, exactly_one_of_many_racing_accepts_wins) {
+  constexpr int rounds = 20, devices = 8;
+  for (int round = 0; round < rounds; ++round) {
+    auto call = calls_->dial(alice, {"bob", true, {}}, 1000 + round);
+    ASSERT_TRUE(call);
+    std::atomic<int> wins{0}, lost{0};
+    std::atomic<bool> go{false};
+    std::vector<std::thread> threads;
+    for (int d = 0; d < devices; ++d) {
+      threads.emplace_back([&, d] {
+        while (!go) std::this_thread::yield();
+        caller_context bob{"app", "bob", "conn-b" + std::to_string(d), "dev-b" + std::to_string(d)};
+        auto r = calls_->accept(bob, call->call_id, 2000 + round);
+        if (r)
+          ++wins;
+        else if (r.error().code == errc::invalid_call_state)
+          ++lost;
+      });
+    }
+    go = true;
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(wins.load(), 1) << "round " << round;
+    EXPECT_EQ(lost.load(), devices - 1) << "round " << round;
+  }
+  EXPECT_EQ(notifier_.count("accepted"), rounds);
+}
+
+TEST_F(call_service_test, timers_are_stored_and_fire_after_a_restart_of_the_service) {
+  auto call = calls_->dial(alice, {"bob", false, {}}, 1000);
+  ASSERT_TRUE(call);
+  calls_ = std::make_unique<call_service>(*st_, notifier_);
+  EXPECT_EQ(calls_->fire_timers(1000 + 59'999), 0);
+  EXPECT_EQ(calls_->fire_timers(1000 + 60'000), 1);
+  EXPECT_EQ(calls_->find("app", call->call_id)->result, store::end_result::no_answer);
+}
+
+TEST_F(call_service_test, recover_ends_unfinished_calls_unknown) {
+  auto call = calls_->dial(alice, {"bob", false, {}}, 1000);
+  ASSERT_TRUE(call);
+  EXPECT_EQ(calls_->recover(5000), 1);
+  auto after = calls_->find("app", call->call_id);
+  EXPECT_EQ(after->result, store::end_result::unknown);
+  EXPECT_EQ(after->ended_at, 5000);
+}
+
+TEST_F(call_service_test, billable_minutes_round_up_and_count_on_the_dial_day) {
+  constexpr millis day = 86'400'000;
+  millis midnight = 20'000 * day;  // 2024-10-04 00:00 UTC
+  auto call = calls_->dial(alice, {"bob", false, {}}, midnight - 5000);
+  ASSERT_TRUE(call);
+  caller_context bob{"app", "bob", "conn-b", "dev-b"};
+  ASSERT_TRUE(calls_->accept(bob, call->call_id, midnight - 4000));
+  ASSERT_TRUE(calls_->media_connected(bob, call->call_id, midnight - 3000));
+  auto ended = calls_->end(alice, call->call_id, midnight + 61'000);
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(billable_minutes(*ended), 2);
+  auto never = calls_->dial(alice, {"bob", false, {}}, midnight + 1000);
+  ASSERT_TRUE(calls_->end(alice, never->call_id, midnight + 2000));
+  auto days = calls_->usage("app", "2024-10-03", "2024-10-04");
+  ASSERT_TRUE(days);
+  ASSERT_EQ(days->size(), 2u);
+  EXPECT_EQ((*days)[0].date, "2024-10-03");
+  EXPECT_EQ((*days)[0].calls, 1);
+  EXPECT_EQ((*days)[0].connected_calls, 1);
+  EXPECT_EQ((*days)[0].billable_minutes, 2);
+  EXPECT_EQ((*days)[1].calls, 1);
+  EXPECT_EQ((*days)[1].billable_minutes, 0);
+}
+
+TEST_F(call_service_test, call_log_pages_newest_first_without_gaps) {
+  for (int i = 0; i < 7; ++i) ASSERT_TRUE(calls_->dial(alice, {"bob", false, {}}, 1000 + i / 2));
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (;;) {
+    auto page = calls_->list("app", "bob", 3, cursor);
+    ASSERT_TRUE(page);
+    for (auto& c : page->calls) seen.push_back(c.call_id);
+    if (!page->next) break;
+    cursor = *page->next;
+  }
+  ASSERT_EQ(seen.size(), 7u);
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());
+}
+
+}  // namespace
+}  // namespace parley::services
