@@ -1,4 +1,8 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a helper.
+
+# ccache hits across clones of the tree (CI builds a fresh clone each time).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 .PHONY: run test deps build build-asan bench format clean
 
 deps:

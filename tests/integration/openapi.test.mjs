@@ -71,6 +71,30 @@ test('the issue 2 endpoints are all documented', () => {
   for (const [m, p] of expect) assert.ok(v.doc.paths[p]?.[m], `${m.toUpperCase()} ${p} is documented`);
 });
 
+test('the issue 3 endpoints (call log, call, usage) are documented with a Call schema', () => {
+  const expect = [
+    ['get', '/v1/apps/{app_id}/direct_calls'],
+    ['get', '/v1/apps/{app_id}/direct_calls/{call_id}'],
+    ['get', '/v1/apps/{app_id}/usage'],
+    ['get', '/v1/me/direct_calls'],
+  ];
+  for (const [m, p] of expect) assert.ok(v.doc.paths[p]?.[m], `${m.toUpperCase()} ${p} is documented`);
+  for (const s of ['Call', 'CallPage', 'CallEnvelope', 'Usage', 'UsageDay']) assert.ok(v.doc.components.schemas[s], `schema ${s}`);
+  // The Call schema refuses what the contract forbids.
+  const call = {
+    call_id: '5932068a-b6f5-43b4-bb1d-c00be3d3c775', caller_id: 'a', callee_id: 'b', is_video: false,
+    state: 'ringing', created_at: 1, accepted_at: null, connected_at: null, ended_at: null,
+    end_result: null, ended_by: null, duration_ms: 0, custom_items: {},
+  };
+  v.assertSchema('Call', call);
+  assert.throws(() => v.assertSchema('Call', { ...call, state: 'dialing' }), /schema Call/);
+  assert.throws(() => v.assertSchema('Call', { ...call, end_result: 'hung_up' }), /schema Call/);
+  assert.throws(() => v.assertSchema('Call', { ...call, created_at: null }), /schema Call/);
+  const noDuration = { ...call };
+  delete noDuration.duration_ms;
+  assert.throws(() => v.assertSchema('Call', noDuration), /schema Call/);
+});
+
 test('the validator refuses undocumented paths, statuses and bad bodies', () => {
   assert.throws(() => v.check('GET', '/v1/nope', 200, 'application/json', '{}', {}), /not documented/);
   assert.throws(() => v.check('GET', '/healthz', 418, 'application/json', '{}', {}), /not documented/);

@@ -67,15 +67,14 @@ http_response authenticate(context& ctx, const request_view& rv) {
 
 http_response me(context& ctx, const request_view& rv) {
   return with_session(ctx, rv, [&](const services::session_view& s) {
-    return json_response(200, {{"user", to_json(s.user)},
-                               {"session_expires_at", to_json(s.session.expires_at)}});
+    return json_response(
+        200, {{"user", to_json(s.user)}, {"session_expires_at", to_json(s.session.expires_at)}});
   });
 }
 
 http_response deauthenticate(context& ctx, const request_view& rv) {
   return with_session(ctx, rv, [&](const services::session_view& s) {
-    if (auto r = ctx.auth.deauthenticate(s.session.key_hash); !r)
-      return error_response(r.error());
+    if (auto r = ctx.auth.deauthenticate(s.session.key_hash); !r) return error_response(r.error());
     ctx.hub.close_sessions({s.session.key_hash}, services::close_code::deauthenticated,
                            "deauthenticated");
     return no_content();
@@ -94,8 +93,8 @@ http_response put_push_token(context& ctx, const request_view& rv) {
 http_response delete_push_tokens(context& ctx, const request_view& rv) {
   return with_session(ctx, rv, [&](const services::session_view& s) {
     std::string token = rv.params.size() > 1 ? rv.params[1] : std::string();
-    auto r = ctx.users.delete_push_tokens(s.session.app_id, s.session.user_id, rv.params.at(0),
-                                          token);
+    auto r =
+        ctx.users.delete_push_tokens(s.session.app_id, s.session.user_id, rv.params.at(0), token);
     if (!r) return error_response(r.error());
     return no_content();
   });

@@ -44,7 +44,8 @@ result<std::string> req_string(const json::object& o, std::string_view name,
                                std::size_t max_bytes) {
   auto r = opt_string(o, name, max_bytes);
   if (!r) return r.error();
-  if (!*r) return fail(errc::invalid_request, std::string(name) + " is required", std::string(name));
+  if (!*r)
+    return fail(errc::invalid_request, std::string(name) + " is required", std::string(name));
   return std::move(**r);
 }
 
@@ -70,8 +71,7 @@ result<std::optional<store::string_map>> opt_string_map(const json::object& o,
   if (!p || p->is_null()) return std::optional<store::string_map>{};
   if (!p->is_object()) return wrong_type(name, "an object of strings");
   const auto& obj = p->as_object();
-  if (obj.size() > limits::map_pairs)
-    return wrong_type(name, "an object of at most 16 pairs");
+  if (obj.size() > limits::map_pairs) return wrong_type(name, "an object of at most 16 pairs");
   store::string_map m;
   for (const auto& kv : obj) {
     if (!kv.value().is_string()) return wrong_type(name, "an object of strings");
@@ -86,12 +86,9 @@ result<std::optional<store::string_map>> opt_string_map(const json::object& o,
 json::object to_json(const store::user_record& u) {
   json::object metadata;
   for (const auto& [k, v] : u.metadata) metadata[k] = v;
-  return {{"user_id", u.user_id},
-          {"nickname", u.nickname},
-          {"profile_url", u.profile_url},
-          {"metadata", std::move(metadata)},
-          {"created_at", u.created_at},
-          {"has_access_token", u.access_token_hash.has_value()}};
+  return {{"user_id", u.user_id},         {"nickname", u.nickname},
+          {"profile_url", u.profile_url}, {"metadata", std::move(metadata)},
+          {"created_at", u.created_at},   {"has_access_token", u.access_token_hash.has_value()}};
 }
 
 json::array to_json(const std::vector<services::ice_server>& servers) {

@@ -31,8 +31,8 @@ http_response or_error(const result<T>& r, http_response ok) {
 json::array push_tokens_json(const std::vector<store::push_token_record>& tokens) {
   json::array out;
   for (const auto& t : tokens)
-    out.push_back(json::object{
-        {"type", t.type}, {"token", t.token}, {"registered_at", t.registered_at}});
+    out.push_back(
+        json::object{{"type", t.type}, {"token", t.token}, {"registered_at", t.registered_at}});
   return out;
 }
 
@@ -167,8 +167,9 @@ http_response list_push_tokens(context& ctx, const request_view& rv) {
 http_response delete_push_tokens(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
     std::string token = rv.params.size() > 3 ? rv.params[3] : std::string();
-    return or_error(ctx.users.delete_push_tokens(app.app_id, rv.params.at(1), rv.params.at(2), token),
-                    no_content());
+    return or_error(
+        ctx.users.delete_push_tokens(app.app_id, rv.params.at(1), rv.params.at(2), token),
+        no_content());
   });
 }
 
@@ -226,7 +227,8 @@ http_response list_calls(context& ctx, const request_view& rv) {
     if (auto it = rv.query.find("user_id"); it != rv.query.end()) user_id = it->second;
     if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
     if (!user_id.empty() && !limits::valid_user_id(user_id))
-      return error_response(fail(errc::invalid_request, "user_id is not a valid user id", "user_id"));
+      return error_response(
+          fail(errc::invalid_request, "user_id is not a valid user id", "user_id"));
     auto page = ctx.calls.list(app.app_id, user_id, *limit, cursor);
     if (!page) return error_response(page.error());
     return json_response(200, call_page_json(*page));

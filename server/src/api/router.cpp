@@ -140,8 +140,8 @@ http_response http_api::dispatch(const http_request& req) {
     if (pair.empty()) continue;
     auto eq = pair.find('=');
     auto key = percent_decode(pair.substr(0, eq));
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{}
-                                                             : pair.substr(eq + 1));
+    auto value =
+        percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
     if (!key || !value) return bad("the query has a bad percent escape");
     query.emplace(std::move(*key), std::move(*value));
   }

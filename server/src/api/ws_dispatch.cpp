@@ -20,7 +20,9 @@ namespace {
 
 constexpr millis expiring_lead_ms = 60'000;
 
-std::string frame(const json::object& o) { return json::serialize(o); }
+std::string frame(const json::object& o) {
+  return json::serialize(o);
+}
 
 // Token bucket: `rate` per second, holding up to twice that.
 class message_budget {
@@ -29,8 +31,8 @@ class message_budget {
       : rate_(rate), tokens_(2.0 * rate), last_(std::chrono::steady_clock::now()) {}
   bool take() {
     auto now = std::chrono::steady_clock::now();
-    tokens_ = std::min(2.0 * rate_,
-                       tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
+    tokens_ =
+        std::min(2.0 * rate_, tokens_ + rate_ * std::chrono::duration<double>(now - last_).count());
     last_ = now;
     if (tokens_ < 1.0) return false;
     tokens_ -= 1.0;
@@ -47,7 +49,9 @@ class connection_handler final : public ws_handler {
  public:
   connection_handler(context& ctx, std::shared_ptr<services::client_connection> conn,
                      std::string remote)
-      : ctx_(ctx), conn_(std::move(conn)), remote_(std::move(remote)),
+      : ctx_(ctx),
+        conn_(std::move(conn)),
+        remote_(std::move(remote)),
         budget_(ctx.config.ws_msg_rate) {}
 
   ~connection_handler() override { on_close(); }
@@ -64,8 +68,8 @@ class connection_handler final : public ws_handler {
       return send_error(msg.error(), "");
     }
     std::string req_id;
-    if (auto p = msg->if_contains("req_id"); p && p->is_string() &&
-                                             p->as_string().size() <= limits::req_id_bytes)
+    if (auto p = msg->if_contains("req_id");
+        p && p->is_string() && p->as_string().size() <= limits::req_id_bytes)
       req_id = p->as_string();
     auto type = opt_string(*msg, "type", 64);
     if (!type || !*type) {
@@ -110,13 +114,15 @@ class connection_handler final : public ws_handler {
 
   // First frame: {"type": "hello", "session_key", "device_id"?} → welcome, or error + 4001.
   void hello(const json::object& msg, const std::string& type) {
-    if (type != "hello") return reject_hello(fail(errc::invalid_request, "the first message must be hello", "type"));
+    if (type != "hello")
+      return reject_hello(fail(errc::invalid_request, "the first message must be hello", "type"));
     auto key = req_string(msg, "session_key", limits::token_bytes);
     if (!key) return reject_hello(key.error());
     auto device = opt_string(msg, "device_id", limits::device_id_bytes);
     if (!device) return reject_hello(device.error());
     if (*device && (*device)->empty())
-      return reject_hello(fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id"));
+      return reject_hello(
+          fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id"));
     auto s = ctx_.auth.verify(*key, now_ms());
     if (!s) return reject_hello(s.error());
 
@@ -186,7 +192,8 @@ class connection_handler final : public ws_handler {
     if (!video) return send_error(video.error(), req_id);
     auto items = opt_string_map(msg, "custom_items");
     if (!items) return send_error(items.error(), req_id);
-    services::dial_request req{*callee, video->value_or(false), items->value_or(store::string_map{})};
+    services::dial_request req{*callee, video->value_or(false),
+                               items->value_or(store::string_map{})};
     ack_call(ctx_.calls.dial(me_, req, now_ms()), req_id);
   }
 
@@ -230,10 +237,9 @@ class connection_handler final : public ws_handler {
     auto target = ctx_.calls.relay(me_, *id);
     if (!target) return send_error(target.error(), req_id);
     bool delivered = ctx_.hub.send_to_connection(
-        target->second, json::serialize(json::object{{"type", "signal"},
-                                                     {"call_id", *id},
-                                                     {"from_user_id", me_.user_id},
-                                                     {"data", *data}}));
+        target->second,
+        json::serialize(json::object{
+            {"type", "signal"}, {"call_id", *id}, {"from_user_id", me_.user_id}, {"data", *data}}));
     send({{"type", "ack"}, {"req_id", req_id}, {"delivered", delivered}});
   }
 
@@ -243,14 +249,14 @@ class connection_handler final : public ws_handler {
     if (!id) return send_error(id.error(), req_id);
     auto audio = opt_bool(msg, "audio");
     if (!audio || !*audio)
-      return send_error(audio ? fail(errc::invalid_request, "audio is required", "audio")
-                              : audio.error(),
-                        req_id);
+      return send_error(
+          audio ? fail(errc::invalid_request, "audio is required", "audio") : audio.error(),
+          req_id);
     auto video = opt_bool(msg, "video");
     if (!video || !*video)
-      return send_error(video ? fail(errc::invalid_request, "video is required", "video")
-                              : video.error(),
-                        req_id);
+      return send_error(
+          video ? fail(errc::invalid_request, "video is required", "video") : video.error(),
+          req_id);
     auto target = ctx_.calls.relay(me_, *id);
     if (!target) return send_error(target.error(), req_id);
     bool delivered = ctx_.hub.send_to_connection(
@@ -287,8 +293,8 @@ class connection_handler final : public ws_handler {
 }  // namespace
 
 std::unique_ptr<ws_handler> open_ws_handler(context& ctx,
-                                             std::shared_ptr<services::client_connection> conn,
-                                             std::string remote_address) {
+                                            std::shared_ptr<services::client_connection> conn,
+                                            std::string remote_address) {
   return std::make_unique<connection_handler>(ctx, std::move(conn), std::move(remote_address));
 }
 

@@ -34,7 +34,9 @@ struct store_options {
   }
 };
 
-void print_line(const json::object& o) { std::cout << json::serialize(o) << std::endl; }
+void print_line(const json::object& o) {
+  std::cout << json::serialize(o) << std::endl;
+}
 
 int fail_with(const failure& f) {
   std::cerr << "parleyd: " << code_name(f.code) << ": " << f.message << "\n";
@@ -85,11 +87,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 300));
   serve->add_option("--hello-timeout-ms", cfg.transport.hello_timeout_ms, "Deadline for hello")
       ->check(CLI::Range(100, 60000));
-  serve->add_option("--auth-fail-limit-user", cfg.auth.failures_per_user,
-                    "Failed authentications per user id per 60 s")
+  serve
+      ->add_option("--auth-fail-limit-user", cfg.auth.failures_per_user,
+                   "Failed authentications per user id per 60 s")
       ->check(CLI::Range(1, 1000000));
-  serve->add_option("--auth-fail-limit-addr", cfg.auth.failures_per_address,
-                    "Failed authentications per address per 60 s")
+  serve
+      ->add_option("--auth-fail-limit-addr", cfg.auth.failures_per_address,
+                   "Failed authentications per address per 60 s")
       ->check(CLI::Range(1, 1000000));
   serve->add_option("--ws-msg-rate", cfg.ws_msg_rate, "WebSocket messages per second")
       ->check(CLI::Range(1, 100000));

@@ -17,7 +17,9 @@ std::string random_bytes(std::size_t n) {
   return out;
 }
 
-std::string new_secret() { return base64url(random_bytes(32)); }
+std::string new_secret() {
+  return base64url(random_bytes(32));
+}
 
 std::string uuid_v4() {
   auto b = random_bytes(16);
@@ -48,7 +50,9 @@ std::string sha256(std::string_view data) {
   return std::string(reinterpret_cast<const char*>(md.data()), len);
 }
 
-std::string sha256_hex(std::string_view data) { return hex(sha256(data)); }
+std::string sha256_hex(std::string_view data) {
+  return hex(sha256(data));
+}
 
 static std::string hmac(const EVP_MD* md_type, std::string_view key, std::string_view data) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> md{};

@@ -49,8 +49,7 @@ inline failure fail(errc code, std::string message, std::string field = {}) {
 }
 
 // Lets boost::system::result<T, failure>::value() throw when misused (a bug, not a peer's fault).
-[[noreturn]] void throw_exception_from_error(const failure& f,
-                                             const boost::source_location& loc);
+[[noreturn]] void throw_exception_from_error(const failure& f, const boost::source_location& loc);
 
 template <class T>
 using result = boost::system::result<T, failure>;

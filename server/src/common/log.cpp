@@ -16,16 +16,22 @@ std::mutex out_mutex;
 
 const char* name(level l) {
   switch (l) {
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warn: return "warn";
-    case level::error: return "error";
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    case level::error:
+      return "error";
   }
   return "info";
 }
 }  // namespace
 
-void set_min_level(level l) { min_level = l; }
+void set_min_level(level l) {
+  min_level = l;
+}
 
 void write(level l, std::string_view event, boost::json::object fields) {
   if (l < min_level.load(std::memory_order_relaxed)) return;

@@ -80,8 +80,9 @@ void histogram::render(std::string& out) const {
 
 std::string metrics::render() const {
   std::string out;
-  out += "# HELP parley_ws_connections Open WebSocket connections.\n"
-         "# TYPE parley_ws_connections gauge\n";
+  out +=
+      "# HELP parley_ws_connections Open WebSocket connections.\n"
+      "# TYPE parley_ws_connections gauge\n";
   out += "parley_ws_connections " + std::to_string(ws_connections.load()) + "\n";
   auth_total.render(out);
   http_requests_total.render(out);

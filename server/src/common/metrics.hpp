@@ -51,9 +51,9 @@ struct metrics {
       "parley_http_requests_total", "HTTP requests by route and status.", {"route", "status"}};
   histogram http_request_duration{"parley_http_request_duration_seconds",
                                   "HTTP request handling time."};
-  counter_family ws_closes_total{
-      "parley_ws_closes_total", "WebSocket connections closed by the server, by close code.",
-      {"code"}};
+  counter_family ws_closes_total{"parley_ws_closes_total",
+                                 "WebSocket connections closed by the server, by close code.",
+                                 {"code"}};
 
   std::string render() const;
 };

@@ -19,7 +19,9 @@ result<new_app> app_service::create(const std::string& name, millis now) {
   return out;
 }
 
-result<std::vector<store::app_record>> app_service::list() { return store_.list_apps(); }
+result<std::vector<store::app_record>> app_service::list() {
+  return store_.list_apps();
+}
 
 result<std::string> app_service::rotate_token(const std::string& app_id) {
   auto token = crypto::new_secret();

@@ -26,8 +26,8 @@ result<authenticated> auth_service::authenticate(const std::string& app_id, cons
   int given = (c.access_token ? 1 : 0) + (c.session_token ? 1 : 0) + (c.jwt ? 1 : 0);
   if (given != 1) {
     count("invalid_request");
-    return fail(errc::invalid_request,
-                "give exactly one of access_token, session_token and jwt", "access_token");
+    return fail(errc::invalid_request, "give exactly one of access_token, session_token and jwt",
+                "access_token");
   }
 
   // Refuse before looking at the credential: a limited key learns nothing from trying.
@@ -106,7 +106,8 @@ result<auth_service::verified_token> auth_service::check_credentials(const store
   }
   auto claims = verify_jwt(*c.jwt, app.signing_secret, app.app_id, now);
   if (!claims) return claims.error();
-  if (claims->sub != c.user_id) return fail(errc::invalid_credentials, "the jwt sub is not user_id");
+  if (claims->sub != c.user_id)
+    return fail(errc::invalid_credentials, "the jwt sub is not user_id");
   // A JWT vouches for the user: one that does not exist yet is created.
   auto existing = store_.find_user(app.app_id, c.user_id);
   if (!existing) {

@@ -57,7 +57,8 @@ class auth_service {
   result<void> deauthenticate(const std::string& key_hash);
 
   // Moves a session to a fresh session token or JWT of the same user; returns the new expiry.
-  result<millis> refresh(const store::session_record& s, const std::optional<std::string>& session_token,
+  result<millis> refresh(const store::session_record& s,
+                         const std::optional<std::string>& session_token,
                          const std::optional<std::string>& jwt, millis now);
 
   std::vector<ice_server> ice_servers(const std::string& user_id, millis now) const {

@@ -13,13 +13,16 @@ struct overloaded : Ts... {
 template <class... Ts>
 overloaded(Ts...) -> overloaded<Ts...>;
 
-failure forbidden(std::string why) { return fail(errc::forbidden, std::move(why)); }
+failure forbidden(std::string why) {
+  return fail(errc::forbidden, std::move(why));
+}
 failure wrong_state(const call_record& c) {
-  return fail(errc::invalid_call_state,
-              "the call is " + std::string(store::state_name(c.state)));
+  return fail(errc::invalid_call_state, "the call is " + std::string(store::state_name(c.state)));
 }
 
-outcome unchanged(const call_record& c) { return outcome{c, {}, false}; }
+outcome unchanged(const call_record& c) {
+  return outcome{c, {}, false};
+}
 
 // Ends the call: every connection of both users hears `ended`.
 outcome finish(call_record c, end_result r, std::optional<std::string> by, millis now) {
@@ -65,7 +68,9 @@ call_record dial(std::string call_id, std::string app_id, std::string caller_id,
   return c;
 }
 
-std::vector<effect> dial_effects() { return {{audience::callee_all, "ringing"}}; }
+std::vector<effect> dial_effects() {
+  return {{audience::callee_all, "ringing"}};
+}
 
 std::optional<millis> next_deadline(const call_record& c) {
   if (c.state == call_state::ended) return std::nullopt;
@@ -117,18 +122,19 @@ result<outcome> apply(const call_record& call, const event& ev, millis now) {
             return finish(call, res, e.user_id, now);
           },
           [&](const media_connected_event& e) -> result<outcome> {
-            bool bound = !e.connection_id.empty() && (call.caller.connection_id == e.connection_id ||
-                                                      call.callee.connection_id == e.connection_id);
+            bool bound =
+                !e.connection_id.empty() && (call.caller.connection_id == e.connection_id ||
+                                             call.callee.connection_id == e.connection_id);
             if (!bound) return forbidden("only the two connections bound to the call may do this");
             if (call.state == call_state::connected) return unchanged(call);
             if (call.state != call_state::accepted) return wrong_state(call);
             auto c = call;
             c.state = call_state::connected;
             c.connected_at = now;
-            return outcome{std::move(c),
-                           {{audience::caller_bound, "connected"},
-                            {audience::callee_bound, "connected"}},
-                           true};
+            return outcome{
+                std::move(c),
+                {{audience::caller_bound, "connected"}, {audience::callee_bound, "connected"}},
+                true};
           },
           [&](const timer_event&) -> result<outcome> {
             if (call.state == call_state::ended) return unchanged(call);

@@ -51,17 +51,17 @@ struct party_removed_event {
 // The server restarted and cannot carry the call.
 struct restart_event {};
 
-using event = std::variant<accept_event, decline_event, end_event, media_connected_event,
-                           timer_event, connection_lost_event, rebind_event, party_removed_event,
-                           restart_event>;
+using event =
+    std::variant<accept_event, decline_event, end_event, media_connected_event, timer_event,
+                 connection_lost_event, rebind_event, party_removed_event, restart_event>;
 
 // Who hears of a change.
 enum class audience : std::uint8_t {
-  caller_bound,    // the caller's bound connection
-  callee_bound,    // the callee's bound connection
-  callee_all,      // every connection of the callee
-  callee_others,   // every connection of the callee except `except_connection`
-  both_all,        // every connection of both users
+  caller_bound,   // the caller's bound connection
+  callee_bound,   // the callee's bound connection
+  callee_all,     // every connection of the callee
+  callee_others,  // every connection of the callee except `except_connection`
+  both_all,       // every connection of both users
 };
 
 struct effect {

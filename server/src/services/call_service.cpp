@@ -62,9 +62,8 @@ result<store::call_record> call_service::dial(const caller_context& from, const 
   auto app = store_.find_app(from.app_id);
   if (!app) return app.error();
   const auto& s = app->settings;
-  auto call = calls::dial(crypto::uuid_v4(), from.app_id, from.user_id, req.callee_id,
-                          req.is_video, req.custom_items,
-                          {from.connection_id, from.device_id, std::nullopt},
+  auto call = calls::dial(crypto::uuid_v4(), from.app_id, from.user_id, req.callee_id, req.is_video,
+                          req.custom_items, {from.connection_id, from.device_id, std::nullopt},
                           s.ringing_timeout_s * 1000LL, s.connection_timeout_s * 1000LL,
                           s.reconnect_grace_s * 1000LL, now);
   if (auto r = store_.create_call(call); !r) return r.error();
@@ -114,8 +113,8 @@ result<store::call_record> call_service::decline(const caller_context& from,
   return transition(from.app_id, call_id, calls::decline_event{from.user_id}, now);
 }
 
-result<store::call_record> call_service::end(const caller_context& from,
-                                             const std::string& call_id, millis now) {
+result<store::call_record> call_service::end(const caller_context& from, const std::string& call_id,
+                                             millis now) {
   return transition(from.app_id, call_id, calls::end_event{from.user_id}, now);
 }
 
@@ -124,8 +123,8 @@ result<store::call_record> call_service::media_connected(const caller_context& f
   return transition(from.app_id, call_id, calls::media_connected_event{from.connection_id}, now);
 }
 
-result<std::pair<store::call_record, std::string>> call_service::relay(
-    const caller_context& from, const std::string& call_id) {
+result<std::pair<store::call_record, std::string>> call_service::relay(const caller_context& from,
+                                                                       const std::string& call_id) {
   if (!crypto::is_uuid_v4(call_id)) return fail(errc::not_found, "call_not_found");
   auto call = store_.find_call(from.app_id, call_id);
   if (!call) return call.error();
@@ -137,7 +136,8 @@ result<std::pair<store::call_record, std::string>> call_service::relay(
 void call_service::connection_closed(const std::string& connection_id, millis now) {
   auto open = store_.calls_on_connection(connection_id);
   if (!open) return;
-  for (auto& c : *open) (void)transition(std::move(c), calls::connection_lost_event{connection_id}, now);
+  for (auto& c : *open)
+    (void)transition(std::move(c), calls::connection_lost_event{connection_id}, now);
 }
 
 result<std::vector<store::call_record>> call_service::connection_opened(const caller_context& who,
@@ -153,8 +153,7 @@ result<std::vector<store::call_record>> call_service::connection_opened(const ca
   return out;
 }
 
-void call_service::user_removed(const std::string& app_id, const std::string& user_id,
-                                millis now) {
+void call_service::user_removed(const std::string& app_id, const std::string& user_id, millis now) {
   auto open = store_.ongoing_calls(app_id, user_id);
   if (!open) return;
   for (auto& c : *open) (void)transition(std::move(c), calls::party_removed_event{user_id}, now);
@@ -218,15 +217,13 @@ result<call_page> call_service::list(const std::string& app_id, const std::strin
 }
 
 result<std::vector<usage_day>> call_service::usage(const std::string& app_id,
-                                                   const std::string& from,
-                                                   const std::string& to) {
+                                                   const std::string& from, const std::string& to) {
   auto first = parse_day(from);
   if (!first) return fail(errc::invalid_request, "from must be a date YYYY-MM-DD", "from");
   auto last = parse_day(to);
   if (!last) return fail(errc::invalid_request, "to must be a date YYYY-MM-DD", "to");
   if (*last < *first) return fail(errc::invalid_request, "to is before from", "to");
-  if (*last - *first > 366)
-    return fail(errc::invalid_request, "at most 366 days per query", "to");
+  if (*last - *first > 366) return fail(errc::invalid_request, "at most 366 days per query", "to");
   auto rows = store_.calls_created_between(app_id, *first * day_ms, (*last + 1) * day_ms);
   if (!rows) return rows.error();
   std::vector<usage_day> days;

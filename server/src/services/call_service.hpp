@@ -59,8 +59,8 @@ class call_service {
                                      millis now);
   result<store::call_record> end(const caller_context& from, const std::string& call_id,
                                  millis now);
-  result<store::call_record> media_connected(const caller_context& from,
-                                             const std::string& call_id, millis now);
+  result<store::call_record> media_connected(const caller_context& from, const std::string& call_id,
+                                             millis now);
   // For signal and media_state: the call and the connection to relay to.
   result<std::pair<store::call_record, std::string>> relay(const caller_context& from,
                                                            const std::string& call_id);
@@ -69,8 +69,7 @@ class call_service {
   void connection_closed(const std::string& connection_id, millis now);
   // A connection said hello: calls lost by this user and device rebind to it. Returns the
   // user's ongoing calls for the welcome.
-  result<std::vector<store::call_record>> connection_opened(const caller_context& who,
-                                                            millis now);
+  result<std::vector<store::call_record>> connection_opened(const caller_context& who, millis now);
   // The user was deleted: its calls end.
   void user_removed(const std::string& app_id, const std::string& user_id, millis now);
   // Fires due timers. Returns how many calls changed.

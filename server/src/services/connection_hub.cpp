@@ -173,8 +173,7 @@ std::size_t connection_hub::send_to_user(const std::string& app_id, const std::s
   return targets.size();
 }
 
-bool connection_hub::send_to_connection(const std::string& connection_id,
-                                        const std::string& text) {
+bool connection_hub::send_to_connection(const std::string& connection_id, const std::string& text) {
   std::shared_ptr<client_connection> target;
   {
     std::lock_guard lock(mutex_);

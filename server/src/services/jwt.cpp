@@ -12,7 +12,9 @@ namespace {
 constexpr millis leeway_ms = 60'000;
 constexpr millis max_lifetime_ms = 24 * 3600 * 1000LL;
 
-failure bad(std::string why) { return fail(errc::invalid_credentials, std::move(why)); }
+failure bad(std::string why) {
+  return fail(errc::invalid_credentials, std::move(why));
+}
 
 std::optional<boost::json::object> decode_part(std::string_view part) {
   auto raw = crypto::base64url_decode(part);

@@ -10,7 +10,7 @@ namespace parley::limits {
 inline constexpr std::size_t http_body_bytes = 64 * 1024;
 inline constexpr std::size_t ws_message_bytes = 64 * 1024;
 inline constexpr int json_depth = 32;
-inline constexpr std::size_t map_pairs = 16;        // custom_items, metadata
+inline constexpr std::size_t map_pairs = 16;  // custom_items, metadata
 inline constexpr std::size_t map_string_bytes = 128;
 inline constexpr std::size_t user_id_bytes = 128;
 inline constexpr std::size_t nickname_bytes = 128;

@@ -35,8 +35,7 @@ result<void> user_service::check_profile(const std::optional<std::string>& nickn
     if (metadata->size() > limits::map_pairs)
       return fail(errc::invalid_request, "metadata holds at most 16 pairs", "metadata");
     for (const auto& [k, v] : *metadata)
-      if (k.empty() || k.size() > limits::map_string_bytes ||
-          v.size() > limits::map_string_bytes)
+      if (k.empty() || k.size() > limits::map_string_bytes || v.size() > limits::map_string_bytes)
         return fail(errc::invalid_request,
                     "metadata keys are 1 to 128 bytes and values at most 128 bytes", "metadata");
   }
@@ -46,8 +45,7 @@ result<void> user_service::check_profile(const std::optional<std::string>& nickn
 result<std::optional<std::string>> user_service::create(store::user_record user,
                                                         bool issue_access_token) {
   if (auto r = check_user_id(user.user_id); !r) return r.error();
-  if (auto r = check_profile(user.nickname, user.profile_url, user.metadata); !r)
-    return r.error();
+  if (auto r = check_profile(user.nickname, user.profile_url, user.metadata); !r) return r.error();
   std::optional<std::string> token;
   if (issue_access_token) {
     token = crypto::new_secret();
@@ -156,17 +154,14 @@ result<std::vector<store::push_token_record>> user_service::push_tokens(
 }
 
 result<void> user_service::register_push_token(const std::string& app_id,
-                                               const std::string& user_id,
-                                               const std::string& type, const std::string& token,
-                                               millis now) {
+                                               const std::string& user_id, const std::string& type,
+                                               const std::string& token, millis now) {
   if (auto r = check_push(type, token, true); !r) return r.error();
   return store_.put_push_token(app_id, user_id, {type, token, now});
 }
 
-result<void> user_service::delete_push_tokens(const std::string& app_id,
-                                              const std::string& user_id,
-                                              const std::string& type,
-                                              const std::string& token) {
+result<void> user_service::delete_push_tokens(const std::string& app_id, const std::string& user_id,
+                                              const std::string& type, const std::string& token) {
   if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
   if (auto r = check_push(type, token, false); !r) return r.error();
   if (auto u = store_.find_user(app_id, user_id); !u) return u.error();

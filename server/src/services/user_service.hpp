@@ -48,8 +48,7 @@ class user_service {
   result<std::vector<store::push_token_record>> push_tokens(const std::string& app_id,
                                                             const std::string& user_id);
   result<void> register_push_token(const std::string& app_id, const std::string& user_id,
-                                   const std::string& type, const std::string& token,
-                                   millis now);
+                                   const std::string& type, const std::string& token, millis now);
   // token empty: every token of the type.
   result<void> delete_push_tokens(const std::string& app_id, const std::string& user_id,
                                   const std::string& type, const std::string& token);

@@ -75,8 +75,7 @@ class store {
 
   // Direct calls. Calls outlive their users: the call log stays after a user is deleted.
   virtual result<void> create_call(const call_record& c) = 0;
-  virtual result<call_record> find_call(const std::string& app_id,
-                                        const std::string& call_id) = 0;
+  virtual result<call_record> find_call(const std::string& app_id, const std::string& call_id) = 0;
   // Compare-and-set: writes `c` only if the stored version is c.version - 1. False when another
   // writer changed the call first (the caller reloads and applies its event again).
   virtual result<bool> update_call(const call_record& c) = 0;

@@ -20,7 +20,7 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
-constexpr auto header_timeout = std::chrono::seconds(30);   // slow or silent clients
+constexpr auto header_timeout = std::chrono::seconds(30);  // slow or silent clients
 constexpr auto keep_alive_timeout = std::chrono::seconds(60);
 
 template <class Stream>
@@ -41,12 +41,11 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
   }
 
   void drain() override {
-    asio::post(beast::get_lowest_layer(stream_).get_executor(),
-               [self = this->shared_from_this()] {
-                 self->draining_ = true;
-                 // An idle keep-alive connection is closed now; a busy one after its answer.
-                 if (self->idle_) beast::get_lowest_layer(self->stream_).socket().close();
-               });
+    asio::post(beast::get_lowest_layer(stream_).get_executor(), [self = this->shared_from_this()] {
+      self->draining_ = true;
+      // An idle keep-alive connection is closed now; a busy one after its answer.
+      if (self->idle_) beast::get_lowest_layer(self->stream_).socket().close();
+    });
   }
 
  private:
@@ -181,15 +180,15 @@ template <class Stream>
 void start_http_session(Stream stream, std::string remote_address, api::context& ctx,
                         api::http_api& http, const transport_config& cfg,
                         drain_registry& registry) {
-  auto s = std::make_shared<http_session<Stream>>(std::move(stream), std::move(remote_address),
-                                                  ctx, http, cfg, registry);
+  auto s = std::make_shared<http_session<Stream>>(std::move(stream), std::move(remote_address), ctx,
+                                                  http, cfg, registry);
   registry.add(s);
   s->start();
 }
 
-template void start_http_session<beast::tcp_stream>(beast::tcp_stream, std::string,
-                                                    api::context&, api::http_api&,
-                                                    const transport_config&, drain_registry&);
+template void start_http_session<beast::tcp_stream>(beast::tcp_stream, std::string, api::context&,
+                                                    api::http_api&, const transport_config&,
+                                                    drain_registry&);
 template void start_http_session<beast::ssl_stream<beast::tcp_stream>>(
     beast::ssl_stream<beast::tcp_stream>, std::string, api::context&, api::http_api&,
     const transport_config&, drain_registry&);

@@ -10,7 +10,6 @@ namespace parley::transport {
 
 template <class Stream>
 void start_http_session(Stream stream, std::string remote_address, api::context& ctx,
-                        api::http_api& http, const transport_config& cfg,
-                        drain_registry& registry);
+                        api::http_api& http, const transport_config& cfg, drain_registry& registry);
 
 }  // namespace parley::transport

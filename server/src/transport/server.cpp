@@ -55,8 +55,9 @@ class server_impl final : public server {
     acceptor_.open(ep.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(ep, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + cfg_.host + ":" +
-                                     std::to_string(cfg_.port) + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error("cannot listen on " + cfg_.host + ":" + std::to_string(cfg_.port) +
+                               ": " + ec.message());
     acceptor_.listen(asio::socket_base::max_listen_connections);
   }
 

@@ -97,8 +97,7 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
       if (!closing_) {
         auto data = buffer_.data();
         if (ws_.got_text())
-          handler_->on_text(
-              std::string_view(static_cast<const char*>(data.data()), data.size()));
+          handler_->on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
         else
           handler_->on_binary();
       }
@@ -196,15 +195,16 @@ template <class Stream>
 void start_ws_session(Stream stream, http::request<http::string_body> req,
                       std::string remote_address, api::context& ctx, const transport_config& cfg,
                       drain_registry& registry) {
-  auto s = std::make_shared<ws_session<Stream>>(std::move(stream), std::move(remote_address), ctx,
-                                                cfg);
+  auto s =
+      std::make_shared<ws_session<Stream>>(std::move(stream), std::move(remote_address), ctx, cfg);
   registry.add(s);
   s->start(std::move(req));
 }
 
-template void start_ws_session<beast::tcp_stream>(beast::tcp_stream, http::request<http::string_body>,
-                                                  std::string, api::context&,
-                                                  const transport_config&, drain_registry&);
+template void start_ws_session<beast::tcp_stream>(beast::tcp_stream,
+                                                  http::request<http::string_body>, std::string,
+                                                  api::context&, const transport_config&,
+                                                  drain_registry&);
 template void start_ws_session<beast::ssl_stream<beast::tcp_stream>>(
     beast::ssl_stream<beast::tcp_stream>, http::request<http::string_body>, std::string,
     api::context&, const transport_config&, drain_registry&);

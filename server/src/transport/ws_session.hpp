@@ -15,7 +15,8 @@ namespace parley::transport {
 // Takes over `stream` (after the HTTP upgrade request was read) and runs the session to its
 // end. Stream is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream>.
 template <class Stream>
-void start_ws_session(Stream stream, boost::beast::http::request<boost::beast::http::string_body> req,
+void start_ws_session(Stream stream,
+                      boost::beast::http::request<boost::beast::http::string_body> req,
                       std::string remote_address, api::context& ctx, const transport_config& cfg,
                       drain_registry& registry);
 

@@ -88,6 +88,9 @@ export class Api {
       listPushTokens: (userId) => r('GET', `/users/${enc(userId)}/push_tokens`),
       deletePushToken: (userId, type, token) => r('DELETE', `/users/${enc(userId)}/push_tokens/${enc(type)}/${enc(token)}`),
       deletePushTokensOfType: (userId, type) => r('DELETE', `/users/${enc(userId)}/push_tokens/${enc(type)}`),
+      listCalls: (query = '') => r('GET', `/direct_calls${query}`),
+      getCall: (callId) => r('GET', `/direct_calls/${enc(callId)}`),
+      usage: (from, to) => r('GET', `/usage?from=${enc(from)}&to=${enc(to)}`),
       getSettings: () => r('GET', '/settings'),
       patchSettings: (json) => r('PATCH', '/settings', { json }),
     };
@@ -117,6 +120,10 @@ export class Api {
 
   deletePushTokensOfType(sessionKey, type) {
     return this.req('DELETE', `/v1/me/push_tokens/${enc(type)}`, { bearer: sessionKey });
+  }
+
+  myCalls(sessionKey, query = '') {
+    return this.req('GET', `/v1/me/direct_calls${query}`, { bearer: sessionKey });
   }
 
   healthz() {

@@ -6,8 +6,8 @@
 #include "common/clock.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <filesystem>
 

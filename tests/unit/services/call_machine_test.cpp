@@ -133,8 +133,7 @@ TEST(call_machine, media_connected_starts_billing_once) {
 }
 
 TEST(call_machine, media_connected_needs_a_bound_connection_and_an_accepted_call) {
-  EXPECT_EQ(error_of(apply(accepted_call(), media_connected_event{"conn-x"}, t0)),
-            errc::forbidden);
+  EXPECT_EQ(error_of(apply(accepted_call(), media_connected_event{"conn-x"}, t0)), errc::forbidden);
   EXPECT_EQ(error_of(apply(ringing_call(), media_connected_event{"conn-a"}, t0)),
             errc::invalid_call_state);
 }
@@ -234,8 +233,8 @@ TEST(call_machine, restart_ends_every_unfinished_call_unknown) {
 
 TEST(call_machine, nothing_moves_an_ended_call) {
   auto ended = must(apply(connected_call(), end_event{"alice"}, t0 + 3000)).next;
-  std::vector<event> events{accept_event{"bob", "c", "d"}, decline_event{"bob"},
-                            end_event{"bob"},           media_connected_event{"conn-a"}};
+  std::vector<event> events{accept_event{"bob", "c", "d"}, decline_event{"bob"}, end_event{"bob"},
+                            media_connected_event{"conn-a"}};
   for (const auto& ev : events)
     EXPECT_EQ(error_of(apply(ended, ev, t0 + 4000)), errc::invalid_call_state);
   for (const auto& ev : std::vector<event>{timer_event{}, connection_lost_event{"conn-a"},

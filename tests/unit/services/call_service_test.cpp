@@ -65,8 +65,7 @@ class call_service_test : public ::testing::Test {
 
 TEST_F(call_service_test, dial_errors_are_the_protocols) {
   EXPECT_EQ(calls_->dial(alice, {"alice", false, {}}, 1000).error().code, errc::dial_myself);
-  EXPECT_EQ(calls_->dial(alice, {"nobody", false, {}}, 1000).error().code,
-            errc::callee_not_found);
+  EXPECT_EQ(calls_->dial(alice, {"nobody", false, {}}, 1000).error().code, errc::callee_not_found);
 }
 
 TEST_F(call_service_test, exactly_one_of_many_racing_accepts_wins) {

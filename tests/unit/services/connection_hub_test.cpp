@@ -15,8 +15,8 @@ struct fake_connection : client_connection {
   void close(int code, std::string) override { closes.push_back(code); }
 };
 
-connection_info info(const std::string& user, const std::string& session,
-                     const std::string& device, std::optional<millis> expires = std::nullopt) {
+connection_info info(const std::string& user, const std::string& session, const std::string& device,
+                     std::optional<millis> expires = std::nullopt) {
   return {"conn", "app", user, session, device, expires};
 }
 

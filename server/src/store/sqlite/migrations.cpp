@@ -94,6 +94,8 @@ CREATE INDEX calls_open ON calls(state) WHERE state < 3;
 constexpr std::array<std::string_view, 2> all{v1, v2};
 }  // namespace
 
-std::span<const std::string_view> sqlite_migrations() { return all; }
+std::span<const std::string_view> sqlite_migrations() {
+  return all;
+}
 
 }  // namespace parley::store

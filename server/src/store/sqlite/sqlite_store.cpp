@@ -3,8 +3,8 @@
 #include "common/log.hpp"
 #include "store/sqlite/migrations.hpp"
 
-#include <boost/json.hpp>
 #include <sqlite3.h>
+#include <boost/json.hpp>
 
 #include <mutex>
 #include <stdexcept>
@@ -189,10 +189,9 @@ class sqlite_store final : public store {
       while ((rc = s.step()) == SQLITE_ROW) ended.push_back(s.text(0));
       if (rc != SQLITE_DONE) return db_failure(rc);
     }
-    for (const char* sql : {"DELETE FROM sessions WHERE app_id=?",
-                            "DELETE FROM session_tokens WHERE app_id=?",
-                            "DELETE FROM push_tokens WHERE app_id=?",
-                            "DELETE FROM users WHERE app_id=?"}) {
+    for (const char* sql :
+         {"DELETE FROM sessions WHERE app_id=?", "DELETE FROM session_tokens WHERE app_id=?",
+          "DELETE FROM push_tokens WHERE app_id=?", "DELETE FROM users WHERE app_id=?"}) {
       auto s = prepare(sql);
       s.bind(1, app_id);
       if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
@@ -301,8 +300,8 @@ class sqlite_store final : public store {
   result<void> add_session_token(const std::string& app_id, const std::string& user_id,
                                  const std::string& hash, millis expires_at) override {
     std::lock_guard lock(mutex_);
-    auto s = prepare(
-        "INSERT INTO session_tokens(token_hash,app_id,user_id,expires_at) VALUES(?,?,?,?)");
+    auto s =
+        prepare("INSERT INTO session_tokens(token_hash,app_id,user_id,expires_at) VALUES(?,?,?,?)");
     s.bind(1, hash).bind(2, app_id).bind(3, user_id).bind(4, expires_at);
     int rc = s.step();
     if (rc == SQLITE_CONSTRAINT) return fail(errc::not_found, "user_not_found");
@@ -430,17 +429,16 @@ class sqlite_store final : public store {
       s.bind(1, app_id).bind(2, user_id).bind(3, type);
       return done(s.step());
     }
-    auto s =
-        prepare("DELETE FROM push_tokens WHERE app_id=? AND user_id=? AND type=? AND token=?");
+    auto s = prepare("DELETE FROM push_tokens WHERE app_id=? AND user_id=? AND type=? AND token=?");
     s.bind(1, app_id).bind(2, user_id).bind(3, type).bind(4, token);
     return done(s.step());  // deleting a token that is not there is not an error
   }
 
   // ---- calls ----
 
-#define PARLEY_CALL_COLUMNS                                                                   \
-  "call_id,app_id,caller_id,callee_id,is_video,state,created_at,accepted_at,connected_at,"    \
-  "ended_at,result,ended_by,custom_items,caller_conn,caller_device,caller_lost_at,"           \
+#define PARLEY_CALL_COLUMNS                                                                \
+  "call_id,app_id,caller_id,callee_id,is_video,state,created_at,accepted_at,connected_at," \
+  "ended_at,result,ended_by,custom_items,caller_conn,caller_device,caller_lost_at,"        \
   "callee_conn,callee_device,callee_lost_at,ringing_ms,connection_ms,grace_ms,deadline,version"
 
   result<void> create_call(const call_record& c) override {
@@ -514,11 +512,10 @@ class sqlite_store final : public store {
       const std::optional<std::pair<millis, std::string>>& before, int limit) override {
     std::lock_guard lock(mutex_);
     // (created_at, call_id) descending is a total order, so pages neither skip nor repeat.
-    auto s = prepare(
-        "SELECT " PARLEY_CALL_COLUMNS
-        " FROM calls WHERE app_id=?1 AND (?2='' OR caller_id=?2 OR callee_id=?2)"
-        " AND (?3 IS NULL OR created_at<?3 OR (created_at=?3 AND call_id<?4))"
-        " ORDER BY created_at DESC, call_id DESC LIMIT ?5");
+    auto s = prepare("SELECT " PARLEY_CALL_COLUMNS
+                     " FROM calls WHERE app_id=?1 AND (?2='' OR caller_id=?2 OR callee_id=?2)"
+                     " AND (?3 IS NULL OR created_at<?3 OR (created_at=?3 AND call_id<?4))"
+                     " ORDER BY created_at DESC, call_id DESC LIMIT ?5");
     s.bind(1, app_id).bind(2, user_id);
     if (before) {
       s.bind(3, before->first).bind(4, before->second);
@@ -650,12 +647,10 @@ class sqlite_store final : public store {
   }
 
   result<std::vector<std::string>> end_sessions(const std::string& app_id,
-                                                const std::string& user_id,
-                                                session_source source) {
+                                                const std::string& user_id, session_source source) {
     std::vector<std::string> out;
     {
-      auto s =
-          prepare("SELECT key_hash FROM sessions WHERE app_id=? AND user_id=? AND source=?");
+      auto s = prepare("SELECT key_hash FROM sessions WHERE app_id=? AND user_id=? AND source=?");
       s.bind(1, app_id).bind(2, user_id).bind(3, static_cast<std::int64_t>(source));
       int rc;
       while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
