@@ -189,10 +189,13 @@ class connection_handler final : public ws_handler {
     auto callee = req_string(msg, "callee_id", limits::user_id_bytes);
     if (!callee) return send_error(callee.error(), req_id);
     auto video = opt_bool(msg, "is_video");
-    if (!video) return send_error(video.error(), req_id);
+    if (!video || !*video)
+      return send_error(video ? fail(errc::invalid_request, "is_video is required", "is_video")
+                              : video.error(),
+                        req_id);
     auto items = opt_string_map(msg, "custom_items");
     if (!items) return send_error(items.error(), req_id);
-    services::dial_request req{*callee, video->value_or(false),
+    services::dial_request req{*callee, **video,
                                items->value_or(store::string_map{})};
     ack_call(ctx_.calls.dial(me_, req, now_ms()), req_id);
   }

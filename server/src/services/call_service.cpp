@@ -4,6 +4,7 @@
 #include "common/log.hpp"
 #include "services/limits.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +17,10 @@ constexpr millis day_ms = 24LL * 3600 * 1000;
 // Racing writers on one call are few (the devices of one user); past this many lost races
 // something is wrong, and the request fails rather than spins.
 constexpr int max_cas_attempts = 32;
+
+failure bad_call_id() {
+  return fail(errc::invalid_request, "call_id must be a lowercase UUID", "call_id");
+}
 
 std::optional<std::int64_t> parse_day(const std::string& s) {
   using namespace std::chrono;
@@ -74,7 +79,7 @@ result<store::call_record> call_service::dial(const caller_context& from, const 
 result<store::call_record> call_service::transition(const std::string& app_id,
                                                     const std::string& call_id,
                                                     const calls::event& ev, millis now) {
-  if (!crypto::is_uuid_v4(call_id)) return fail(errc::not_found, "call_not_found");
+  if (!crypto::is_uuid_v4(call_id)) return bad_call_id();
   auto current = store_.find_call(app_id, call_id);
   if (!current) return current.error();
   return transition(std::move(*current), ev, now);
@@ -125,7 +130,7 @@ result<store::call_record> call_service::media_connected(const caller_context& f
 
 result<std::pair<store::call_record, std::string>> call_service::relay(const caller_context& from,
                                                                        const std::string& call_id) {
-  if (!crypto::is_uuid_v4(call_id)) return fail(errc::not_found, "call_not_found");
+  if (!crypto::is_uuid_v4(call_id)) return bad_call_id();
   auto call = store_.find_call(from.app_id, call_id);
   if (!call) return call.error();
   auto target = calls::relay_target(*call, from.connection_id);
@@ -171,20 +176,30 @@ int call_service::fire_timers(millis now) {
   return changed;
 }
 
+void call_service::record_alive(millis now) { (void)store_.set_meta("alive_at", now); }
+
 int call_service::recover(millis now) {
+  auto alive = store_.get_meta("alive_at");
+  std::optional<millis> last_alive = alive ? *alive : std::nullopt;
   auto open = store_.unfinished_calls();
   if (!open) return 0;
   int ended = 0;
   for (auto& c : *open) {
-    if (transition(std::move(c), calls::restart_event{}, now)) ++ended;
+    // The call ended when the previous process stopped, not when this one started: downtime
+    // is never billed. Without a record of that moment, now is the only bound we have.
+    millis at = last_alive ? std::clamp(*last_alive, c.created_at, now) : now;
+    if (c.accepted_at) at = std::max(at, *c.accepted_at);
+    if (c.connected_at) at = std::max(at, *c.connected_at);
+    if (transition(std::move(c), calls::restart_event{}, at)) ++ended;
   }
   if (ended) log::warn("calls_ended_at_start", {{"count", ended}, {"end_result", "unknown"}});
+  record_alive(now);
   return ended;
 }
 
 result<store::call_record> call_service::find(const std::string& app_id,
                                               const std::string& call_id) {
-  if (!crypto::is_uuid_v4(call_id)) return fail(errc::not_found, "call_not_found");
+  if (!crypto::is_uuid_v4(call_id)) return bad_call_id();
   return store_.find_call(app_id, call_id);
 }
 
@@ -223,7 +238,7 @@ result<std::vector<usage_day>> call_service::usage(const std::string& app_id,
   auto last = parse_day(to);
   if (!last) return fail(errc::invalid_request, "to must be a date YYYY-MM-DD", "to");
   if (*last < *first) return fail(errc::invalid_request, "to is before from", "to");
-  if (*last - *first > 366) return fail(errc::invalid_request, "at most 366 days per query", "to");
+  if (*last - *first + 1 > 366) return fail(errc::invalid_request, "at most 366 days per query", "to");
   auto rows = store_.calls_created_between(app_id, *first * day_ms, (*last + 1) * day_ms);
   if (!rows) return rows.error();
   std::vector<usage_day> days;

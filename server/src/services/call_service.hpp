@@ -74,8 +74,11 @@ class call_service {
   void user_removed(const std::string& app_id, const std::string& user_id, millis now);
   // Fires due timers. Returns how many calls changed.
   int fire_timers(millis now);
-  // At start-up: calls left unfinished by a previous process end with `unknown`.
+  // At start-up: calls left unfinished by a previous process end with `unknown`, at the last
+  // moment that process was known alive (see record_alive), so downtime is never billed.
   int recover(millis now);
+  // Records that this process is alive at `now` (called every second by the server's tick).
+  void record_alive(millis now);
 
   result<store::call_record> find(const std::string& app_id, const std::string& call_id);
   // user_id empty: all calls of the app. limit 1..100.

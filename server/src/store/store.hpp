@@ -73,6 +73,10 @@ class store {
   virtual result<void> delete_push_tokens(const std::string& app_id, const std::string& user_id,
                                           const std::string& type, const std::string& token) = 0;
 
+  // Small integers the server keeps about itself (e.g. "alive_at").
+  virtual result<void> set_meta(const std::string& key, std::int64_t value) = 0;
+  virtual result<std::optional<std::int64_t>> get_meta(const std::string& key) = 0;
+
   // Direct calls. Calls outlive their users: the call log stays after a user is deleted.
   virtual result<void> create_call(const call_record& c) = 0;
   virtual result<call_record> find_call(const std::string& app_id, const std::string& call_id) = 0;

@@ -110,7 +110,20 @@ TEST_F(call_service_test, recover_ends_unfinished_calls_unknown) {
   EXPECT_EQ(calls_->recover(5000), 1);
   auto after = calls_->find("app", call->call_id);
   EXPECT_EQ(after->result, store::end_result::unknown);
-  EXPECT_EQ(after->ended_at, 5000);
+  EXPECT_EQ(after->ended_at, 5000);  // no record of the old process: now is the bound
+}
+
+TEST_F(call_service_test, downtime_after_a_crash_is_not_billed) {
+  auto call = calls_->dial(alice, {"bob", false, {}}, 1000);
+  caller_context bob{"app", "bob", "conn-b", "dev-b"};
+  ASSERT_TRUE(calls_->accept(bob, call->call_id, 2000));
+  ASSERT_TRUE(calls_->media_connected(bob, call->call_id, 3000));
+  calls_->record_alive(50'000);  // the old process's last tick
+  // Restarted an hour later.
+  EXPECT_EQ(calls_->recover(3'600'000), 1);
+  auto after = calls_->find("app", call->call_id);
+  EXPECT_EQ(after->ended_at, 50'000);
+  EXPECT_EQ(billable_minutes(*after), 1);
 }
 
 TEST_F(call_service_test, billable_minutes_round_up_and_count_on_the_dial_day) {

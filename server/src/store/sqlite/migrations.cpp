@@ -91,7 +91,15 @@ CREATE INDEX calls_deadline ON calls(deadline) WHERE deadline IS NOT NULL;
 CREATE INDEX calls_open ON calls(state) WHERE state < 3;
 )sql";
 
-constexpr std::array<std::string_view, 2> all{v1, v2};
+// Process bookkeeping: when the last process was last known alive (restart recovery).
+constexpr std::string_view v3 = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+)sql";
+
+constexpr std::array<std::string_view, 3> all{v1, v2, v3};
 }  // namespace
 
 std::span<const std::string_view> sqlite_migrations() {

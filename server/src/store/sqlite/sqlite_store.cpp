@@ -434,6 +434,27 @@ class sqlite_store final : public store {
     return done(s.step());  // deleting a token that is not there is not an error
   }
 
+  // ---- meta ----
+
+  result<void> set_meta(const std::string& key, std::int64_t value) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "INSERT INTO meta(key,value) VALUES(?,?) ON CONFLICT(key) DO UPDATE SET "
+        "value=excluded.value");
+    s.bind(1, key).bind(2, value);
+    return done(s.step());
+  }
+
+  result<std::optional<std::int64_t>> get_meta(const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT value FROM meta WHERE key=?");
+    s.bind(1, key);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) return std::optional<std::int64_t>(s.int64(0));
+    if (rc == SQLITE_DONE) return std::optional<std::int64_t>{};
+    return db_failure(rc);
+  }
+
   // ---- calls ----
 
 #define PARLEY_CALL_COLUMNS                                                                \
