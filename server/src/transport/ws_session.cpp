@@ -80,8 +80,14 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
 
     auto [ec] = co_await ws_.async_accept(req, tuple_awaitable);
     if (ec) co_return;
+    accepted_ = true;
     handler_ = api::open_ws_handler(ctx_, self, remote_);
     arm_hello_timer();
+    // A close requested during the handshake (a drain) goes out now that writes are allowed.
+    if (pending_close_ && !writing_) {
+      writing_ = true;
+      asio::co_spawn(ws_.get_executor(), write_loop(), asio::detached);
+    }
 
     for (;;) {
       auto [rec, n] = co_await ws_.async_read(buffer_, tuple_awaitable);
@@ -143,6 +149,9 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
     if (closing_) return;
     closing_ = true;
     pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
+    // Beast allows one write at a time, and the handshake's 101 response is one: before it is
+    // done, run() sends the close.
+    if (!accepted_) return;
     if (!writing_) {
       writing_ = true;
       asio::co_spawn(ws_.get_executor(), write_loop(), asio::detached);
@@ -187,6 +196,7 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
   bool writing_ = false;
   bool closing_ = false;
   bool got_first_ = false;
+  bool accepted_ = false;
 };
 
 }  // namespace
