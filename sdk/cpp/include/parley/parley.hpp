@@ -1,0 +1,9 @@
+#pragma once
+
+// libparley: the C++ client SDK of Parley. Include this one header.
+
+#include <parley/client.hpp>
+#include <parley/error.hpp>
+#include <parley/listeners.hpp>
+#include <parley/result.hpp>
+#include <parley/types.hpp>

@@ -1,0 +1,150 @@
+// parley::client forwards to detail::client_impl; the future forms wrap the callback forms.
+
+#include <parley/client.hpp>
+
+#include "impl/client_impl.hpp"
+
+namespace parley {
+
+namespace {
+
+std::function<void(result<void>)> fulfil(const std::shared_ptr<std::promise<void>>& promise) {
+  return [promise](result<void> outcome) {
+    if (outcome)
+      promise->set_value();
+    else
+      promise->set_exception(std::make_exception_ptr(outcome.err()));
+  };
+}
+
+}  // namespace
+
+client::client() : impl_(std::make_shared<detail::client_impl>()) {}
+
+client::~client() {
+  impl_->shutdown();
+}
+
+void client::init(std::string app_id, client_options options) {
+  impl_->init(std::move(app_id), std::move(options));
+}
+
+void client::authenticate(auth_params params, std::function<void(result<user>)> done) {
+  impl_->authenticate(std::move(params), std::move(done));
+}
+
+std::future<user> client::authenticate(auth_params params) {
+  auto promise = std::make_shared<std::promise<user>>();
+  auto future = promise->get_future();
+  impl_->authenticate(std::move(params), [promise](result<user> outcome) {
+    if (outcome)
+      promise->set_value(std::move(outcome).value());
+    else
+      promise->set_exception(std::make_exception_ptr(outcome.err()));
+  });
+  return future;
+}
+
+void client::connect_websocket(std::function<void(result<void>)> done) {
+  impl_->connect_websocket(std::move(done));
+}
+
+std::future<void> client::connect_websocket() {
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  impl_->connect_websocket(fulfil(promise));
+  return future;
+}
+
+void client::disconnect_websocket() {
+  impl_->disconnect_websocket();
+}
+
+void client::deauthenticate(std::function<void(result<void>)> done) {
+  impl_->deauthenticate(std::move(done));
+}
+
+std::future<void> client::deauthenticate() {
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  impl_->deauthenticate(fulfil(promise));
+  return future;
+}
+
+void client::register_push_token(std::string token, push_token_type type,
+                                 std::function<void(result<void>)> done) {
+  impl_->push_token(true, std::move(token), type, std::move(done));
+}
+
+std::future<void> client::register_push_token(std::string token, push_token_type type) {
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  impl_->push_token(true, std::move(token), type, fulfil(promise));
+  return future;
+}
+
+void client::unregister_push_token(std::string token, push_token_type type,
+                                   std::function<void(result<void>)> done) {
+  impl_->push_token(false, std::move(token), type, std::move(done));
+}
+
+std::future<void> client::unregister_push_token(std::string token, push_token_type type) {
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  impl_->push_token(false, std::move(token), type, fulfil(promise));
+  return future;
+}
+
+void client::unregister_all_push_tokens(push_token_type type,
+                                        std::function<void(result<void>)> done) {
+  impl_->push_token(false, std::nullopt, type, std::move(done));
+}
+
+std::future<void> client::unregister_all_push_tokens(push_token_type type) {
+  auto promise = std::make_shared<std::promise<void>>();
+  auto future = promise->get_future();
+  impl_->push_token(false, std::nullopt, type, fulfil(promise));
+  return future;
+}
+
+std::uint64_t client::add_connection_listener(std::shared_ptr<connection_listener> listener) {
+  return impl_->add_connection_listener(std::move(listener));
+}
+
+void client::remove_connection_listener(std::uint64_t id) {
+  impl_->remove_connection_listener(id);
+}
+
+void client::set_session_handler(std::shared_ptr<session_handler> handler) {
+  impl_->set_session_handler(std::move(handler));
+}
+
+bool client::initialized() const {
+  return impl_->initialized();
+}
+std::string client::app_id() const {
+  return impl_->app_id();
+}
+std::string client::device_id() const {
+  return impl_->device_id();
+}
+std::optional<user> client::current_user() const {
+  return impl_->current_user();
+}
+std::optional<std::string> client::session_key() const {
+  return impl_->session_key();
+}
+std::optional<std::int64_t> client::session_expires_at() const {
+  return impl_->session_expires_at();
+}
+std::vector<ice_server> client::ice_servers() const {
+  return impl_->ice_servers();
+}
+std::vector<call_info> client::cached_calls() const {
+  return impl_->cached_calls();
+}
+connection_state client::state() const {
+  return impl_->state();
+}
+
+}  // namespace parley

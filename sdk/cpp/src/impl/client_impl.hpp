@@ -1,0 +1,130 @@
+#pragma once
+
+// The body of parley::client. Public methods may be called from any thread: they post their work
+// to the io thread, where all state changes happen. A mutex guards what the snapshot getters read.
+// Asynchronous completions capture weak_from_this(), so a late one never touches a dead client.
+
+#include <parley/client.hpp>
+
+#include "impl/codec.hpp"
+#include "impl/storage.hpp"
+#include "impl/ws_session.hpp"
+#include "transport/endpoint.hpp"
+#include "transport/event_loop.hpp"
+#include "transport/http_client.hpp"
+#include "transport/tls_context.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::detail {
+
+class client_impl : public std::enable_shared_from_this<client_impl> {
+ public:
+  using void_callback = std::function<void(result<void>)>;
+  using event_handler = std::function<void(const json::object& message)>;
+
+  client_impl() = default;
+  ~client_impl() = default;
+  client_impl(const client_impl&) = delete;
+  client_impl& operator=(const client_impl&) = delete;
+
+  // Closes everything, fails what is pending with network_error, joins the io thread. Called by
+  // ~client, never on the io thread.
+  void shutdown();
+
+  void init(std::string app_id, client_options options);
+  void authenticate(auth_params params, std::function<void(result<user>)> done);
+  void connect_websocket(void_callback done);
+  void disconnect_websocket();
+  void deauthenticate(void_callback done);
+  // token std::nullopt: every token of the type.
+  void push_token(bool register_it, std::optional<std::string> token, push_token_type type,
+                  void_callback done);
+
+  std::uint64_t add_connection_listener(std::shared_ptr<connection_listener> listener);
+  void remove_connection_listener(std::uint64_t id);
+  void set_session_handler(std::shared_ptr<session_handler> handler);
+
+  bool initialized() const;
+  std::string app_id() const;
+  std::string device_id() const;
+  std::optional<user> current_user() const;
+  std::optional<std::string> session_key() const;
+  std::optional<std::int64_t> session_expires_at() const;
+  std::vector<ice_server> ice_servers() const;
+  std::vector<call_info> cached_calls() const;
+  connection_state state() const;
+
+  // Extension points for the message families of later issues (direct calls, rooms).
+  // Registers the handler of a server message type (io thread; replaces an earlier one).
+  void on_event(std::string type, event_handler handler);
+  // Sends a request on the open WebSocket (io thread); `done` gets the ack frame or the error.
+  void ws_request(json::object message, std::function<void(result<json::object>)> done);
+
+ private:
+  // Runs f(*this) on the io thread, unless the client is gone by then.
+  void post(std::function<void(client_impl&)> f);
+  void log(log_level level, const std::string& text) const;
+  // The error that stops an operation before it sends anything, or std::nullopt.
+  std::optional<error> precondition(bool needs_session) const;
+  void persist();
+
+  void api_call(const char* method, std::string target, std::optional<json::object> body,
+                std::optional<std::string> bearer, std::function<void(result<json::value>)> done);
+  void finish_authenticate(std::uint64_t epoch, credential_kind kind, result<json::value> answer,
+                           const std::function<void(result<user>)>& done);
+  void finish_deauthenticate(std::uint64_t epoch, const std::string& key,
+                             result<json::value> answer, const void_callback& done);
+
+  void start_connect(bool reconnecting);
+  void on_welcome(std::uint64_t generation, const json::object& welcome);
+  void on_message(std::uint64_t generation, const std::string& type, const json::object& message);
+  void on_closed(std::uint64_t generation, const ws_session::closed_info& info);
+  void schedule_reconnect();
+  // Ends the connection (or the reconnecting) from this side, and reports `reason`.
+  void close_locally(disconnect_reason reason, const std::string& message);
+  void enter_disconnected(const disconnect_info& info, const error& waiter_error);
+  void set_state(connection_state state);
+  void notify(const std::function<void(connection_listener&)>& call);
+
+  void on_session_expiring(const json::object& message);
+  void send_refresh(std::optional<std::string> token);
+
+  // First member: destroyed last, so the io_context outlives every timer and socket below.
+  transport::event_loop loop_;
+
+  // Guarded by mu_: written on the io thread, read by the getters from any thread.
+  mutable std::mutex mu_;
+  bool initialized_ = false;
+  stored_state st_;
+  connection_state conn_state_ = connection_state::disconnected;
+  std::map<std::uint64_t, std::shared_ptr<connection_listener>> listeners_;
+  std::uint64_t next_listener_id_ = 1;
+  std::shared_ptr<session_handler> session_handler_;
+
+  // io thread only.
+  client_options options_;
+  transport::endpoint endpoint_;
+  std::shared_ptr<transport::tls_context> tls_;
+  std::unique_ptr<transport::http_client> http_;
+  std::optional<state_store> store_;
+  std::uint64_t epoch_ = 0;  // +1 per init(): answers for an earlier binding change nothing
+  std::shared_ptr<ws_session> ws_;
+  std::uint64_t ws_generation_ = 0;  // +1 per connection: events of an older one are ignored
+  std::vector<void_callback> connect_waiters_;
+  transport::timer reconnect_timer_{loop_};
+  int reconnect_attempt_ = 0;
+  bool refresh_in_progress_ = false;
+  bool shutting_down_ = false;
+  std::unordered_map<std::string, event_handler> event_handlers_;
+};
+
+}  // namespace parley::detail
