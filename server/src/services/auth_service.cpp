@@ -59,9 +59,6 @@ result<authenticated> auth_service::authenticate(const std::string& app_id, cons
     return checked.error();
   }
 
-  auto user = store_.find_user(app_id, c.user_id);
-  if (!user) return user.error();
-
   authenticated out;
   out.session_key = crypto::new_secret();
   store::session_record s;
@@ -74,7 +71,7 @@ result<authenticated> auth_service::authenticate(const std::string& app_id, cons
   s.created_at = now;
   if (auto r = store_.create_session(s); !r) return r.error();
   count("success");
-  out.user = std::move(*user);
+  out.user = std::move(checked->user);
   out.session_expires_at = checked->expires_at;
   out.ice_servers = ice_servers(c.user_id, now);
   return out;
@@ -92,7 +89,7 @@ result<auth_service::verified_token> auth_service::check_credentials(const store
     if (!user->access_token_hash ||
         !crypto::constant_time_equal(crypto::sha256_hex(*c.access_token), *user->access_token_hash))
       return wrong;
-    return verified_token{store::session_source::access_token, std::nullopt};
+    return verified_token{store::session_source::access_token, std::nullopt, std::move(*user)};
   }
   if (c.session_token) {
     if (c.session_token->size() > limits::token_bytes) return wrong;
@@ -102,7 +99,9 @@ result<auth_service::verified_token> auth_service::check_credentials(const store
     if (!t) return t.error().code == errc::not_found ? wrong : t.error();
     if (t->user_id != c.user_id) return wrong;
     if (t->expires_at <= now) return fail(errc::token_expired, "the session token has expired");
-    return verified_token{store::session_source::session_token, t->expires_at};
+    auto user = store_.find_user(app.app_id, c.user_id);
+    if (!user) return user.error().code == errc::not_found ? wrong : user.error();
+    return verified_token{store::session_source::session_token, t->expires_at, std::move(*user)};
   }
   auto claims = verify_jwt(*c.jwt, app.signing_secret, app.app_id, now);
   if (!claims) return claims.error();
@@ -117,8 +116,10 @@ result<auth_service::verified_token> auth_service::check_credentials(const store
     u.user_id = c.user_id;
     u.created_at = now;
     if (auto r = store_.create_user(u); !r && r.error().code != errc::user_exists) return r.error();
+    existing = store_.find_user(app.app_id, c.user_id);
+    if (!existing) return existing.error();
   }
-  return verified_token{store::session_source::jwt, claims->expires_at};
+  return verified_token{store::session_source::jwt, claims->expires_at, std::move(*existing)};
 }
 
 result<session_view> auth_service::verify(std::string_view session_key, millis now) {

@@ -71,6 +71,7 @@ class auth_service {
   struct verified_token {
     store::session_source source;
     std::optional<millis> expires_at;
+    store::user_record user;
   };
   result<verified_token> check_credentials(const store::app_record& app, const credentials& c,
                                            millis now);
