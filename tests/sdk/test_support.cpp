@@ -434,6 +434,68 @@ std::vector<recorder::event> recorder::events() const {
   return events_;
 }
 
+void call_recorder::push(event e) {
+  {
+    std::lock_guard lock(mu_);
+    events_.push_back(std::move(e));
+  }
+  cv_.notify_all();
+}
+
+void call_recorder::on_ringing(const std::shared_ptr<call>& c) {
+  push({"ringing", c->id(), "", c});
+}
+void call_recorder::on_accepted(const std::shared_ptr<call>& c) {
+  push({"accepted", c->id(), "", c});
+}
+void call_recorder::on_connected(const std::shared_ptr<call>& c) {
+  push({"connected", c->id(), "", c});
+}
+void call_recorder::on_ended(const std::shared_ptr<call>& c, call_end_result result) {
+  push({"ended", c->id(), std::string(to_string(result)), c});
+}
+void call_recorder::on_remote_media_state(const std::shared_ptr<call>& c, bool audio, bool video) {
+  push({"media_state", c->id(),
+        "audio=" + std::to_string(int(audio)) + " video=" + std::to_string(int(video)), c});
+}
+void call_recorder::on_reconnecting(const std::shared_ptr<call>& c) {
+  push({"reconnecting", c->id(), "", c});
+}
+void call_recorder::on_reconnected(const std::shared_ptr<call>& c) {
+  push({"reconnected", c->id(), "", c});
+}
+void call_recorder::on_signal(const std::shared_ptr<call>& c, const std::string& data) {
+  push({"signal", c->id(), data, c});
+}
+
+std::optional<call_recorder::event> call_recorder::wait_for(const std::string& kind,
+                                                            std::chrono::milliseconds timeout,
+                                                            std::size_t from) {
+  std::unique_lock lock(mu_);
+  std::optional<event> found;
+  cv_.wait_for(lock, timeout, [&] {
+    for (std::size_t i = from; i < events_.size(); ++i) {
+      if (events_[i].kind != kind) continue;
+      found = events_[i];
+      return true;
+    }
+    return false;
+  });
+  return found;
+}
+
+std::size_t call_recorder::count(const std::string& kind) const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (const auto& e : events_) n += e.kind == kind;
+  return n;
+}
+
+std::vector<call_recorder::event> call_recorder::events() const {
+  std::lock_guard lock(mu_);
+  return events_;
+}
+
 client_options options_for(const std::string& url, const std::filesystem::path& data_dir) {
   client_options o;
   o.api_url = url;

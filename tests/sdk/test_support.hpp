@@ -163,6 +163,40 @@ class recorder : public connection_listener {
   std::vector<event> events_;
 };
 
+// Records call listener and incoming call listener calls; tests wait on it. It keeps weak
+// references to the calls, so a call that holds it as its listener makes no cycle.
+class call_recorder : public call_listener, public incoming_call_listener {
+ public:
+  struct event {
+    std::string kind;  // ringing, accepted, connected, ended, media_state, reconnecting,
+                       // reconnected, signal
+    std::string call_id;
+    std::string detail;  // ended: the end result; media_state: "audio=1 video=0"; signal: data
+    std::weak_ptr<call> c;
+  };
+
+  void on_ringing(const std::shared_ptr<call>& c) override;
+  void on_accepted(const std::shared_ptr<call>& c) override;
+  void on_connected(const std::shared_ptr<call>& c) override;
+  void on_ended(const std::shared_ptr<call>& c, call_end_result result) override;
+  void on_remote_media_state(const std::shared_ptr<call>& c, bool audio, bool video) override;
+  void on_reconnecting(const std::shared_ptr<call>& c) override;
+  void on_reconnected(const std::shared_ptr<call>& c) override;
+  void on_signal(const std::shared_ptr<call>& c, const std::string& data) override;
+
+  // The first event of `kind` at index >= from, waiting up to `timeout`; std::nullopt on timeout.
+  std::optional<event> wait_for(const std::string& kind, std::chrono::milliseconds timeout = 20s,
+                                std::size_t from = 0);
+  std::size_t count(const std::string& kind) const;
+  std::vector<event> events() const;
+
+ private:
+  void push(event e);
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<event> events_;
+};
+
 // client_options for the test server: data dir, fast reconnects, logs to stderr when
 // PARLEY_TEST_LOG is set.
 client_options options_for(const std::string& url, const std::filesystem::path& data_dir);

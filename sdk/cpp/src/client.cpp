@@ -119,6 +119,54 @@ void client::set_session_handler(std::shared_ptr<session_handler> handler) {
   impl_->set_session_handler(std::move(handler));
 }
 
+void client::dial(dial_params params, std::function<void(result<std::shared_ptr<call>>)> done) {
+  impl_->dial(std::move(params), std::move(done));
+}
+
+std::future<std::shared_ptr<call>> client::dial(dial_params params) {
+  auto promise = std::make_shared<std::promise<std::shared_ptr<call>>>();
+  auto future = promise->get_future();
+  impl_->dial(std::move(params), [promise](result<std::shared_ptr<call>> outcome) {
+    if (outcome)
+      promise->set_value(std::move(outcome).value());
+    else
+      promise->set_exception(std::make_exception_ptr(outcome.err()));
+  });
+  return future;
+}
+
+std::uint64_t client::add_incoming_call_listener(std::shared_ptr<incoming_call_listener> listener) {
+  return impl_->add_incoming_call_listener(std::move(listener));
+}
+
+void client::remove_incoming_call_listener(std::uint64_t id) {
+  impl_->remove_incoming_call_listener(id);
+}
+
+void client::set_media_engine_factory(media_engine_factory factory) {
+  impl_->set_media_engine_factory(std::move(factory));
+}
+
+std::vector<std::shared_ptr<call>> client::ongoing_calls() const {
+  return impl_->ongoing_calls();
+}
+
+void client::call_log(call_log_query query, std::function<void(result<call_log_page>)> done) {
+  impl_->call_log(std::move(query), std::move(done));
+}
+
+std::future<call_log_page> client::call_log(call_log_query query) {
+  auto promise = std::make_shared<std::promise<call_log_page>>();
+  auto future = promise->get_future();
+  impl_->call_log(std::move(query), [promise](result<call_log_page> outcome) {
+    if (outcome)
+      promise->set_value(std::move(outcome).value());
+    else
+      promise->set_exception(std::make_exception_ptr(outcome.err()));
+  });
+  return future;
+}
+
 bool client::initialized() const {
   return impl_->initialized();
 }

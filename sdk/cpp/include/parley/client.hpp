@@ -8,8 +8,10 @@
 // callback forms there. Destroying the client closes its connections, fails what is still pending
 // with `network_error`, and joins the io thread; no callback runs after the destructor returns.
 
+#include <parley/call.hpp>
 #include <parley/error.hpp>
 #include <parley/listeners.hpp>
+#include <parley/media.hpp>
 #include <parley/result.hpp>
 #include <parley/types.hpp>
 
@@ -123,6 +125,26 @@ class client {
   void remove_connection_listener(std::uint64_t id);
   // Replaces the session handler (nullptr: none; expiring sessions then simply expire).
   void set_session_handler(std::shared_ptr<session_handler> handler);
+
+  // Direct calls (docs/sdk-cpp.md, "Direct calls"). The WebSocket must be connected.
+  // Dials `params.callee_id`; the call is ringing when this completes. Errors: not_initialized,
+  // not_authenticated, network_error (no connection), invalid_request, dial_myself,
+  // callee_not_found.
+  void dial(dial_params params, std::function<void(result<std::shared_ptr<call>>)> done);
+  std::future<std::shared_ptr<call>> dial(dial_params params);
+  // Hears calls that ring on this device (kept, shared ownership, until removed).
+  std::uint64_t add_incoming_call_listener(std::shared_ptr<incoming_call_listener> listener);
+  void remove_incoming_call_listener(std::uint64_t id);
+  // Makes the media engine of each call established from now on (nullptr: none; the app then
+  // does its own signalling with call::send_signal and report_media_connected).
+  void set_media_engine_factory(media_engine_factory factory);
+  // The calls this client knows that have not ended (ringing ones included).
+  std::vector<std::shared_ptr<call>> ongoing_calls() const;
+  // One page of this user's call log, newest first (GET /v1/me/direct_calls). Needs a session,
+  // not a connection. Errors: not_initialized, not_authenticated, invalid_request (limit outside
+  // 1..100, bad cursor), unauthorized, network_error, invalid_response.
+  void call_log(call_log_query query, std::function<void(result<call_log_page>)> done);
+  std::future<call_log_page> call_log(call_log_query query = {});
 
   // Snapshots of the client's state; safe from any thread.
   bool initialized() const;

@@ -135,6 +135,7 @@ void client_impl::shutdown() {
     // Their callbacks run on the io thread before it ends, with network_error.
     if (http_) http_->cancel_all();
     set_state(connection_state::disconnected);
+    drop_calls();
   });
   loop_.shutdown();
 }
@@ -192,6 +193,7 @@ void client_impl::init(std::string app_id, client_options options) {
       st_ = std::move(loaded);
       initialized_ = true;
     }
+    register_call_handlers();
     log(log_level::info, "initialised for app " + app_id + " at " + options_.api_url);
   });
   if (failure) throw *failure;

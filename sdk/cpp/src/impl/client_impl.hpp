@@ -20,11 +20,23 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 namespace parley::detail {
+
+// The io-thread side of one call: which events were reported, and its media flow.
+struct call_io {
+  bool accepted_notified = false;
+  bool ended_notified = false;
+  bool media_started = false;  // the factory was asked (at most once)
+  std::shared_ptr<media_engine> engine;
+  bool remote_description_set = false;
+  std::vector<std::string> pending_candidates;  // remote ones that came before the description
+  bool media_connected_sent = false;
+};
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
  public:
@@ -63,6 +75,22 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::vector<call_info> cached_calls() const;
   connection_state state() const;
 
+  // Direct calls (client_calls.cpp). Public entry points post to the io thread.
+  void dial(dial_params params, std::function<void(result<std::shared_ptr<call>>)> done);
+  void call_log(call_log_query query, std::function<void(result<call_log_page>)> done);
+  std::uint64_t add_incoming_call_listener(std::shared_ptr<incoming_call_listener> listener);
+  void remove_incoming_call_listener(std::uint64_t id);
+  void set_media_engine_factory(media_engine_factory factory);
+  std::vector<std::shared_ptr<call>> ongoing_calls() const;
+  // The requests of parley::call: accept, decline, end, media_connected (acked with the call),
+  // and signal, media_state (acked with `delivered`).
+  void call_command(std::shared_ptr<call> c, std::string type, json::object fields,
+                    std::function<void(result<json::object>)> done);
+  // From a media engine's observer (any thread).
+  void media_candidate(const std::string& call_id, std::string candidate);
+  void media_connected(const std::string& call_id);
+  void media_failed(const std::string& call_id, const std::string& reason);
+
   // Extension points for the message families of later issues (direct calls, rooms).
   // Registers the handler of a server message type (io thread; replaces an earlier one).
   void on_event(std::string type, event_handler handler);
@@ -96,6 +124,26 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void notify(const std::function<void(connection_listener&)>& call);
 
   void on_session_expiring(const json::object& message);
+
+  // Direct calls, io thread (client_calls.cpp).
+  void register_call_handlers();
+  void drop_calls();
+  std::shared_ptr<call> find_call(const std::string& call_id) const;
+  // The call object of `info`, made (and kept) when unknown; `created` says which.
+  std::shared_ptr<call> adopt_call(const call_info& info, bool* created = nullptr);
+  // Takes the server's newer view of a call (an ended call stays ended).
+  void update_call(const std::shared_ptr<call>& c, const call_info& info);
+  void call_accepted(const std::shared_ptr<call>& c);
+  void call_ended(const std::shared_ptr<call>& c, const call_info& info);
+  void ring(const std::shared_ptr<call>& c);
+  void on_calls_welcome(const json::object& welcome);
+  void on_call_event(const std::string& type, const json::object& message);
+  void on_signal_event(const json::object& message);
+  void start_media(const std::shared_ptr<call>& c, bool as_caller);
+  void send_media_signal(const std::shared_ptr<call>& c, json::object data);
+  void remote_description_applied(const std::shared_ptr<call>& c);
+  void fire(const std::shared_ptr<call>& c, const std::function<void(call_listener&)>& f);
+  std::string my_user_id() const;
   void send_refresh(std::optional<std::string> token);
 
   // First member: destroyed last, so the io_context outlives every timer and socket below.
@@ -109,6 +157,9 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   std::map<std::uint64_t, std::shared_ptr<connection_listener>> listeners_;
   std::uint64_t next_listener_id_ = 1;
   std::shared_ptr<session_handler> session_handler_;
+  std::map<std::string, std::shared_ptr<call>> calls_;  // not ended, by call id
+  std::map<std::uint64_t, std::shared_ptr<incoming_call_listener>> incoming_listeners_;
+  media_engine_factory media_factory_;
 
   // io thread only.
   client_options options_;
@@ -125,6 +176,7 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   bool refresh_in_progress_ = false;
   bool shutting_down_ = false;
   std::unordered_map<std::string, event_handler> event_handlers_;
+  std::set<std::string> rung_;  // call ids on_ringing was fired for
 };
 
 }  // namespace parley::detail
