@@ -1,0 +1,143 @@
+// parley-bench: measures a running parleyd over loopback and prints a markdown report.
+//
+// Order of the phases: the idle-memory phase runs first, right after setup, so that its
+// connections are served from fresh heap rather than from memory freed by earlier phases
+// (which would make the per-connection figure look smaller than it is). Then the WebSocket
+// connect rate, then the authentication rate. The report lists them in the order.
+
+#include "auth_bench.hpp"
+#include "options.hpp"
+#include "proc_probe.hpp"
+#include "report.hpp"
+#include "setup.hpp"
+#include "ws_bench.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+namespace {
+
+using namespace parley::bench;
+
+std::string utc_now() {
+  auto t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char s[32];
+  std::strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return s;
+}
+
+void progress(const char* what) {
+  std::fprintf(stderr, "parley-bench: %s\n", what);
+  std::fflush(stderr);
+}
+
+int run(const options& o) {
+  auto server = parse_url(o.url);
+  if (!server) {
+    std::fprintf(stderr, "parley-bench: --url must be http://IPV4:PORT, not %s\n", o.url.c_str());
+    return 2;
+  }
+  if (!sample_process(o.server_pid)) {
+    std::fprintf(stderr, "parley-bench: cannot read /proc/%d: is the server running?\n",
+                 o.server_pid);
+    return 2;
+  }
+
+  report_data r;
+  r.started_at = utc_now();
+  r.machine = describe_machine(o.server_pid);
+  r.bench_threads = o.threads;
+  r.source_addresses = o.source_addresses;
+  // Up to 10,000 client sockets at once, under the machine's hard cap of 20,000.
+  r.descriptor_limit = raise_descriptor_limit();
+  auto needed = static_cast<std::uint64_t>(
+                    std::max(o.run_idle ? o.idle_connections : 0, o.run_ws ? o.ws_total : 0)) +
+                100;
+  if (r.descriptor_limit < needed) {
+    std::fprintf(stderr, "parley-bench: descriptor limit %llu is below the %llu needed\n",
+                 static_cast<unsigned long long>(r.descriptor_limit),
+                 static_cast<unsigned long long>(needed));
+    return 2;
+  }
+
+  target t;
+  t.server = *server;
+  t.host_header = server->address().to_string() + ":" + std::to_string(server->port());
+  t.app_id = o.app_id;
+  t.api_token = o.api_token;
+  t.sources = loopback_sources(o.source_addresses);
+
+  worker_pool pool(o.threads);
+
+  // One user (and session) per idle connection, as on a real server; the other phases reuse
+  // them: the ws phase with other device ids, the auth phase one user per client.
+  int users = std::max({o.run_idle ? o.idle_connections : 0, o.run_ws ? o.ws_total : 0,
+                        o.run_auth ? o.auth_clients : 0});
+  progress(("setup: creating and authenticating " + std::to_string(users) + " users").c_str());
+  auto prefix = "bench-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::system_clock::now().time_since_epoch())
+                                              .count());
+  auto setup = prepare_users(pool, t, prefix, users, 32, std::chrono::seconds(180));
+  r.users = setup.users.size();
+  r.setup_s = setup.seconds;
+  if (setup.users.size() < static_cast<std::size_t>(users)) {
+    std::fprintf(stderr, "parley-bench: setup made %zu of %d users (%zu failures; first: %s)\n",
+                 setup.users.size(), users, setup.failures, setup.first_error.c_str());
+    return 1;
+  }
+
+  if (o.run_idle) {
+    progress(("idle: opening " + std::to_string(o.idle_connections) + " WebSockets").c_str());
+    r.idle =
+        run_idle_bench(pool, t, o.server_pid, setup.users, o.idle_connections, o.ws_concurrency);
+  }
+  if (o.run_ws) {
+    progress(("ws: connect + hello x " + std::to_string(o.ws_total)).c_str());
+    r.ws = run_ws_bench(pool, t, o.server_pid, setup.users, o.ws_total, o.ws_concurrency);
+  }
+  if (o.run_auth) {
+    progress(("auth: " + std::to_string(o.auth_clients) + " clients for " +
+              std::to_string((o.auth_warmup + o.auth_duration).count()) + " s")
+                 .c_str());
+    r.auth = run_auth_bench(pool, t, o.server_pid, setup.users, o.auth_clients, o.auth_warmup,
+                            o.auth_duration);
+  }
+  r.server_end = sample_process(o.server_pid);
+
+  auto text = render_report(r);
+  std::fputs(text.c_str(), stdout);
+  std::fflush(stdout);
+  std::error_code ec;
+  auto path = std::filesystem::path(o.report_path);
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  std::ofstream file(path);
+  file << text;
+  if (!file) {
+    std::fprintf(stderr, "parley-bench: cannot write %s\n", o.report_path.c_str());
+    return 1;
+  }
+  progress(("report written to " + o.report_path).c_str());
+  if (!r.server_end) {
+    std::fprintf(stderr, "parley-bench: the server is gone\n");
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto o = parley::bench::parse_options(argc, argv);
+  if (!o) return 2;
+  try {
+    return run(*o);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "parley-bench: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,44 @@
+#pragma once
+// Command line of parley-bench. Every phase is bounded by a count and a time; the defaults are
+// the figures docs/performance.md reports.
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace parley::bench {
+
+struct options {
+  // Which server, and which app on it (from `parleyd app create --json`).
+  std::string url;  // http://127.0.0.1:PORT (plain HTTP on loopback only)
+  std::string app_id;
+  std::string api_token;
+  int server_pid = 0;  // read for VmRSS and CPU time in /proc
+
+  std::string report_path = "build/bench/report.md";
+  int threads = 1;           // client I/O threads (the server shares the same cores)
+  int source_addresses = 4;  // client sockets bind to 127.0.0.2 .. 127.0.0.(1+N)
+
+  // Which phases run: any of "auth", "ws", "idle", comma separated.
+  bool run_auth = true;
+  bool run_ws = true;
+  bool run_idle = true;
+
+  // 1. Authentications over keep-alive HTTP.
+  int auth_clients = 64;
+  std::chrono::seconds auth_warmup{2};
+  std::chrono::seconds auth_duration{10};
+
+  // 2. WebSocket connect + hello + welcome.
+  int ws_total = 5000;
+  int ws_concurrency = 64;
+
+  // 3. Server memory per idle authenticated connection.
+  int idle_connections = 10000;
+};
+
+// Parses argv; on a bad or missing option returns nullopt after printing why and the usage.
+// --help prints the usage and exits 0.
+std::optional<options> parse_options(int argc, char** argv);
+
+}  // namespace parley::bench
