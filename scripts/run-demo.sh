@@ -36,6 +36,13 @@ Authenticate as that user (what the SDK does):
 Stop with Ctrl-C.
 MSG
 
-web_root_args=()
-[[ -d web/demo ]] && web_root_args=(--web-root web/demo)
-exec "$parleyd" serve --demo --listen "$listen" --data-dir "$data_dir" "${web_root_args[@]}"
+web_args=()
+[[ -d web/demo ]] && web_args+=(--web-root web/demo)
+# The browser SDK bundle, served at /sdk/parley.js.
+if [[ -f sdk/js/package.json ]]; then
+  (cd sdk/js && { [[ -d node_modules ]] || npm ci --no-audit --no-fund --loglevel=error; } &&
+    npm run --silent build)
+  web_args+=(--sdk-dir sdk/js/dist)
+fi
+echo "Open $base/ in two browser tabs, sign in as two users and call one from the other."
+exec "$parleyd" serve --demo --listen "$listen" --data-dir "$data_dir" "${web_args[@]}"

@@ -66,6 +66,7 @@ http_api::http_api(context& ctx) : ctx_(ctx) {
   add_admin_routes(table);
   add_platform_routes(table);
   add_client_routes(table);
+  add_demo_routes(table);
   for (auto& r : table) {
     compiled c{r.method, r.pattern, {}, std::move(r.handler)};
     for (auto seg : split_path(r.pattern))

@@ -35,6 +35,7 @@ void add_platform_routes(std::vector<route>& table);
 void add_client_routes(std::vector<route>& table);
 void add_admin_routes(std::vector<route>& table);
 void add_ops_routes(std::vector<route>& table);
+void add_demo_routes(std::vector<route>& table);
 
 class http_api {
  public:

@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-cert", cfg.transport.tls_cert_file, "PEM certificate chain");
   serve->add_option("--tls-key", cfg.transport.tls_key_file, "PEM private key");
   serve->add_option("--web-root", cfg.transport.web_root, "Serve static files from here");
+  serve->add_option("--sdk-dir", cfg.transport.sdk_dir, "Serve the browser SDK from here at /sdk/");
   serve->add_flag("--demo", cfg.demo, "Serve the demo page and its token endpoint");
   serve->add_option("--admin-token", cfg.admin_token, "Enable /admin/v1 with this token")
       ->envname("PARLEY_ADMIN_TOKEN");

@@ -135,8 +135,11 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     in.authorization = std::string(req[http::field::authorization]);
 
     api::http_response out;
-    if (req.method() == http::verb::get && !cfg_.web_root.empty() &&
-        serve_static(cfg_.web_root, in.target, out)) {
+    bool is_get = req.method() == http::verb::get;
+    if (is_get && !cfg_.sdk_dir.empty() && in.target.starts_with("/sdk/") &&
+        serve_static(cfg_.sdk_dir, in.target.substr(4), out)) {
+      ctx_.stats.http_requests_total.add({"static", std::to_string(out.status)});
+    } else if (is_get && !cfg_.web_root.empty() && serve_static(cfg_.web_root, in.target, out)) {
       ctx_.stats.http_requests_total.add({"static", std::to_string(out.status)});
     } else {
       out = http_.handle(in);

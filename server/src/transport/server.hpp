@@ -18,6 +18,7 @@ struct transport_config {
   std::string tls_cert_file;  // both set: TLS on every connection
   std::string tls_key_file;
   std::string web_root;  // static files under /, empty: none
+  std::string sdk_dir;   // static files under /sdk/ (the browser SDK bundle), empty: none
   int threads = 1;  // one thread beats two while the store serialises (docs/performance.md)
   int hello_timeout_ms = 5000;
   int heartbeat_s = 15;

@@ -24,7 +24,9 @@ std::string mime_type(const std::filesystem::path& p) {
 
 bool serve_static(const std::string& root, const std::string& target, api::http_response& out) {
   auto path_part = target.substr(0, target.find('?'));
-  if (path_part.starts_with("/v1/") || path_part.starts_with("/admin/")) return false;
+  if (path_part.starts_with("/v1/") || path_part.starts_with("/admin/") ||
+      path_part.starts_with("/demo/") || path_part == "/healthz" || path_part == "/metrics")
+    return false;
   auto decoded = api::percent_decode(path_part);
   if (!decoded || decoded->find("..") != std::string::npos ||
       decoded->find('\0') != std::string::npos)

@@ -148,5 +148,30 @@ TEST_F(http_api_test, metrics_count_requests_by_route_pattern) {
       << m.body;
 }
 
+TEST_F(http_api_test, demo_token_route_exists_only_in_demo_mode_and_only_for_loopback) {
+  auto demo = apps_->create("demo", now_ms());
+  ASSERT_TRUE(demo);
+  auto path = "/demo/v1/apps/" + demo->app_id + "/token";
+  EXPECT_EQ(call("POST", path, R"({"user_id":"alice"})").status, 404);
+  ctx_->config.demo = true;
+  auto ok = call("POST", path, R"({"user_id":"alice"})");
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto token = std::string(body_of(ok).at("access_token").as_string());
+  auto again = call("POST", path, R"({"user_id":"alice"})");
+  ASSERT_EQ(again.status, 200);
+  EXPECT_NE(std::string(body_of(again).at("access_token").as_string()), token);
+  EXPECT_EQ(call("POST", "/demo/v1/apps/" + app_.app_id + "/token", R"({"user_id":"a"})").status,
+            403);
+  http_request remote;
+  remote.method = "POST";
+  remote.target = path;
+  remote.body = R"({"user_id":"bob"})";
+  remote.remote_address = "10.1.2.3";
+  EXPECT_EQ(api_->handle(remote).status, 404);
+  auto app = call("GET", "/demo/v1/app");
+  ASSERT_EQ(app.status, 200);
+  EXPECT_EQ(body_of(app).at("app_id").as_string(), demo->app_id);
+}
+
 }  // namespace
 }  // namespace parley::api
