@@ -129,10 +129,13 @@ class sqlite_store final : public store {
     // (the WAL is fsynced at checkpoints), which is what a kill -9 needs.
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
-    // Checkpoints are the only fsyncs in WAL+NORMAL. Left to SQLite they run inside a commit,
-    // under our mutex, and stall every request for the sync (2-9 ms); a background thread runs
-    // them on its own connection instead. Reads go through a memory map.
-    exec("PRAGMA wal_autocheckpoint=0");
+    // Checkpoints are the only fsyncs in WAL+NORMAL. A background thread copies committed
+    // pages into the database file on its own connection, off our mutex; SQLite's own
+    // checkpoint after a commit then finds little left to copy. That one must stay: only a
+    // checkpoint run by the writer right after its commit lets the WAL restart from the start
+    // under a steady stream of writes (a passive one from elsewhere always trails the writer,
+    // and the WAL would grow without end). Reads go through a memory map.
+    exec("PRAGMA wal_autocheckpoint=1000");
     exec("PRAGMA mmap_size=268435456");
     exec("PRAGMA cache_size=-32768");
     exec("PRAGMA temp_store=MEMORY");
@@ -598,13 +601,12 @@ class sqlite_store final : public store {
   };
 
   // Once a second, copies committed WAL pages into the database file (PASSIVE: never waits for
-  // readers or the writer), so the WAL stays small without a commit ever paying for the sync.
+  // readers or the writer), so the checkpoint a commit runs has little left to do.
   void start_checkpointer(const std::string& path) {
     sqlite3* cp = nullptr;
     if (sqlite3_open_v2(path.c_str(), &cp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
         SQLITE_OK) {
       sqlite3_close(cp);
-      exec("PRAGMA wal_autocheckpoint=1000");  // fall back to SQLite's own checkpoints
       return;
     }
     sqlite3_busy_timeout(cp, 100);
