@@ -28,6 +28,7 @@ latency_summary latency_recorder::summarize() {
   };
   s.p50_ms = rank(0.50);
   s.p99_ms = rank(0.99);
+  s.p999_ms = rank(0.999);
   s.max_ms = samples_us_.back() / 1000.0;
   return s;
 }

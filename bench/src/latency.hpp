@@ -12,6 +12,7 @@ struct latency_summary {
   std::size_t count = 0;
   double p50_ms = 0;
   double p99_ms = 0;
+  double p999_ms = 0;
   double max_ms = 0;
 };
 

@@ -3,9 +3,11 @@
 // Order of the phases: the idle-memory phase runs first, right after setup, so that its
 // connections are served from fresh heap rather than from memory freed by earlier phases
 // (which would make the per-connection figure look smaller than it is). Then the WebSocket
-// connect rate, then the authentication rate. The report lists them in the order.
+// connect rate, then the authentication rate, then the direct calls. The report lists them in
+// the issues' order.
 
 #include "auth_bench.hpp"
+#include "call_bench.hpp"
 #include "options.hpp"
 #include "proc_probe.hpp"
 #include "report.hpp"
@@ -56,7 +58,8 @@ int run(const options& o) {
   // Up to 10,000 client sockets at once, under the machine's hard cap of 20,000.
   r.descriptor_limit = raise_descriptor_limit();
   auto needed = static_cast<std::uint64_t>(
-                    std::max(o.run_idle ? o.idle_connections : 0, o.run_ws ? o.ws_total : 0)) +
+                    std::max({o.run_idle ? o.idle_connections : 0, o.run_ws ? o.ws_total : 0,
+                              o.run_calls ? 2 * o.call_pairs : 0})) +
                 100;
   if (r.descriptor_limit < needed) {
     std::fprintf(stderr, "parley-bench: descriptor limit %llu is below the %llu needed\n",
@@ -77,7 +80,7 @@ int run(const options& o) {
   // One user (and session) per idle connection, as on a real server; the other phases reuse
   // them: the ws phase with other device ids, the auth phase one user per client.
   int users = std::max({o.run_idle ? o.idle_connections : 0, o.run_ws ? o.ws_total : 0,
-                        o.run_auth ? o.auth_clients : 0});
+                        o.run_auth ? o.auth_clients : 0, o.run_calls ? 2 * o.call_pairs : 0});
   progress(("setup: creating and authenticating " + std::to_string(users) + " users").c_str());
   auto prefix = "bench-" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                               std::chrono::system_clock::now().time_since_epoch())
@@ -106,6 +109,16 @@ int run(const options& o) {
                  .c_str());
     r.auth = run_auth_bench(pool, t, o.server_pid, setup.users, o.auth_clients, o.auth_warmup,
                             o.auth_duration);
+  }
+  if (o.run_calls) {
+    progress(("calls: " + std::to_string(o.call_pairs) + " pairs, " + std::to_string(o.call_rate) +
+              "/s for " + std::to_string(o.call_seconds.count()) + " s, then " +
+              std::to_string(o.call_sat_rate) + "/s for " +
+              std::to_string(o.call_sat_seconds.count()) + " s")
+                 .c_str());
+    r.calls =
+        run_calls_bench(pool, t, o.server_pid, setup.users, o.call_pairs, o.call_rate,
+                        o.call_seconds, o.call_sat_rate, o.call_sat_seconds, o.call_sat_in_flight);
   }
   r.server_end = sample_process(o.server_pid);
 

@@ -19,7 +19,10 @@ constexpr const char* usage =
     "         [--source-addresses N]     client sockets bind to 127.0.0.2.. (default 4)\n"
     "         [--auth-clients N] [--auth-warmup-s N] [--auth-seconds N]   (64, 2, 10)\n"
     "         [--ws-total N] [--ws-concurrency N]                        (5000, 64)\n"
-    "         [--idle-connections N]                                     (10000)\n";
+    "         [--idle-connections N]                                     (10000)\n"
+    "         [--call-pairs N] [--call-rate N] [--call-seconds N]        (1000, 1000, 10)\n"
+    "         [--call-sat-rate N] [--call-sat-seconds N] [--call-sat-in-flight N] (5000, 5, "
+    "2000)\n";
 
 bool to_int(std::string_view s, int lo, int hi, int& out) {
   int v = 0;
@@ -51,7 +54,7 @@ std::optional<options> parse_options(int argc, char** argv) {
     };
   };
   auto phases = [&o](std::string_view v) {
-    o.run_auth = o.run_ws = o.run_idle = false;
+    o.run_auth = o.run_ws = o.run_idle = o.run_calls = false;
     while (!v.empty()) {
       auto comma = v.find(',');
       auto name = v.substr(0, comma);
@@ -61,11 +64,13 @@ std::optional<options> parse_options(int argc, char** argv) {
         o.run_ws = true;
       else if (name == "idle")
         o.run_idle = true;
+      else if (name == "calls")
+        o.run_calls = true;
       else
         return false;
       v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
     }
-    return o.run_auth || o.run_ws || o.run_idle;
+    return o.run_auth || o.run_ws || o.run_idle || o.run_calls;
   };
 
   // The limits keep every phase bounded: the machine caps descriptors at 20,000 per process.
@@ -84,6 +89,12 @@ std::optional<options> parse_options(int argc, char** argv) {
       {"--ws-total", int_opt(o.ws_total, 1, 15000)},
       {"--ws-concurrency", int_opt(o.ws_concurrency, 1, 1000)},
       {"--idle-connections", int_opt(o.idle_connections, 1, 15000)},
+      {"--call-pairs", int_opt(o.call_pairs, 1, 7500)},
+      {"--call-rate", int_opt(o.call_rate, 1, 20000)},
+      {"--call-seconds", seconds_opt(o.call_seconds, 1, 60)},
+      {"--call-sat-rate", int_opt(o.call_sat_rate, 1, 20000)},
+      {"--call-sat-seconds", seconds_opt(o.call_sat_seconds, 1, 60)},
+      {"--call-sat-in-flight", int_opt(o.call_sat_in_flight, 1, 100000)},
   };
 
   for (int i = 1; i < argc; ++i) {

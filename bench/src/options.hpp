@@ -19,10 +19,11 @@ struct options {
   int threads = 1;           // client I/O threads (the server shares the same cores)
   int source_addresses = 4;  // client sockets bind to 127.0.0.2 .. 127.0.0.(1+N)
 
-  // Which phases run: any of "auth", "ws", "idle", comma separated.
+  // Which phases run: any of "auth", "ws", "idle", "calls", comma separated.
   bool run_auth = true;
   bool run_ws = true;
   bool run_idle = true;
+  bool run_calls = true;
 
   // 1. Authentications over keep-alive HTTP.
   int auth_clients = 64;
@@ -35,6 +36,17 @@ struct options {
 
   // 3. Server memory per idle authenticated connection.
   int idle_connections = 10000;
+
+  // 4. Direct calls, open loop: `call_pairs` caller/callee pairs (one WebSocket per user);
+  // dial → ringing latency at `call_rate` calls/s for `call_seconds`, then the completed calls
+  // per second when `call_sat_rate` calls/s are offered for `call_sat_seconds` with at most
+  // `call_sat_in_flight` calls unfinished.
+  int call_pairs = 1000;
+  int call_rate = 1000;
+  std::chrono::seconds call_seconds{10};
+  int call_sat_rate = 5000;
+  std::chrono::seconds call_sat_seconds{5};
+  int call_sat_in_flight = 500;
 };
 
 // Parses argv; on a bad or missing option returns nullopt after printing why and the usage.

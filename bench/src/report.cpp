@@ -81,6 +81,19 @@ std::string render_report(const report_data& r) {
         r.idle->open.opened, r.idle->kib_per_connection(), target_kib_per_idle_connection,
         verdict(r.idle->open.opened == static_cast<std::size_t>(r.idle->open.requested) &&
                 r.idle->kib_per_connection() <= target_kib_per_idle_connection));
+  if (r.calls) {
+    const auto& c = *r.calls;
+    add(out, "| complete direct calls/s (%d/s offered, %d pairs) | %.0f /s | >= %.0f /s | %s |\n",
+        static_cast<int>(c.saturation.offered_rate), c.pairs, c.saturation.window_rate(),
+        target_calls_per_s, verdict(c.saturation.window_rate() >= target_calls_per_s));
+    add(out,
+        "| dial → ringing p99 at %d calls/s (p50 / p99.9) | %.2f ms (%.2f / %.2f) | <= %.0f ms | "
+        "%s |\n",
+        static_cast<int>(c.latency.offered_rate), c.latency.ringing.p99_ms,
+        c.latency.ringing.p50_ms, c.latency.ringing.p999_ms, target_ringing_p99_ms,
+        verdict(c.latency.ringing.count > 0 && c.latency.ringing.count == c.latency.scheduled &&
+                c.latency.ringing.p99_ms <= target_ringing_p99_ms));
+  }
   add(out, "\n");
 
   if (r.auth) {
@@ -145,6 +158,48 @@ std::string render_report(const report_data& r) {
     add(out,
         "- not counted: kernel socket memory (buffers, TCP state), which VmRSS does not "
         "show\n\n");
+  }
+
+  if (r.calls) {
+    const auto& c = *r.calls;
+    add(out, "## 4. Direct calls (open loop)\n\n");
+    add(out,
+        "%d pairs of users, one WebSocket each (%zu opened; failures: %s; closed by the server: "
+        "%zu). Each call: dial → ringing at the callee → accept → accepted → two signals each way "
+        "→ media_connected → connected → end → ended at both. Call i is dialed at its due time "
+        "start + i / rate by pair i %% pairs, whether or not earlier calls finished; latencies "
+        "are from that due time.\n\n",
+        c.pairs, c.connections, failures_text(c.open_failures).c_str(), c.lost);
+    auto run_lines = [&](const char* title, const call_run_figures& f) {
+      add(out, "### %s: %.0f calls/s offered for %d s\n\n", title, f.offered_rate,
+          f.offered_seconds);
+      add(out,
+          "- calls due %zu, dialed %zu, skipped %zu (bound on unfinished calls), completed %zu, "
+          "failed %zu, unfinished at the drain limit %zu; worst dial lag behind its due time "
+          "(bench) %.1f ms\n",
+          f.scheduled, f.dialed, f.skipped, f.completed, f.failed, f.unfinished, f.late_start_ms);
+      add(out,
+          "- completed calls/s: **%.0f /s** inside the offering window after its first %.1f s "
+          "(%zu completed then); %.0f /s over start → last completion (%zu in %.2f s)\n",
+          f.window_rate(), f.warmup_s, f.completed_in_window, f.overall_rate(), f.completed,
+          f.last_completion_s);
+      add(out, "- dial → ringing: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (%zu)\n",
+          f.ringing.p50_ms, f.ringing.p99_ms, f.ringing.p999_ms, f.ringing.max_ms, f.ringing.count);
+      add(out,
+          "- dial → ended at both (whole call): p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max "
+          "%.2f ms\n",
+          f.complete.p50_ms, f.complete.p99_ms, f.complete.p999_ms, f.complete.max_ms);
+      add(out, "- errors: %zu%s%s\n", f.error_count(), f.errors.empty() ? "" : " — ",
+          f.errors.empty() ? "" : failures_text(f.errors).c_str());
+      add(out, "- CPU (window and drain): %s\n\n",
+          cpu_text(f.cpu, f.completed, "call", r.machine.cores).c_str());
+    };
+    run_lines("Latency run", c.latency);
+    add(out,
+        "Saturation run: at most %d calls unfinished at once; a due call is skipped while "
+        "that many are.\n\n",
+        c.sat_in_flight);
+    run_lines("Saturation run", c.saturation);
   }
 
   if (r.server_end)

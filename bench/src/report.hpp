@@ -2,6 +2,7 @@
 // The report: markdown, printed on stdout and written to a file.
 
 #include "auth_bench.hpp"
+#include "call_bench.hpp"
 #include "proc_probe.hpp"
 #include "ws_bench.hpp"
 
@@ -13,6 +14,9 @@ namespace parley::bench {
 // The issue's targets on a 2-core machine.
 constexpr double target_auth_per_s = 20000;
 constexpr double target_kib_per_idle_connection = 16;
+// Issue 3 (direct calls).
+constexpr double target_calls_per_s = 2000;
+constexpr double target_ringing_p99_ms = 5;
 
 struct report_data {
   std::string started_at;  // UTC, ISO 8601
@@ -25,6 +29,7 @@ struct report_data {
   std::optional<auth_result> auth;
   std::optional<open_figures> ws;
   std::optional<idle_figures> idle;
+  std::optional<calls_figures> calls;
   std::optional<process_sample> server_end;
 };
 

@@ -40,6 +40,13 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
   // Closes the socket without a handshake (a close() that did not finish in time). Any thread.
   void abort();
 
+  // The open stream, for a phase that reads and writes its own frames (on executor() only, and
+  // not together with hold()).
+  beast::websocket::stream<beast::tcp_stream>& stream() { return ws_; }
+  // Marks the connection as being closed by us (a read that fails afterwards is not a loss).
+  void set_closing() { closing_ = true; }
+  bool closing() const { return closing_; }
+
  private:
   asio::awaitable<void> read_loop(std::shared_ptr<std::atomic<std::size_t>> lost);
 
