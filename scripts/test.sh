@@ -44,7 +44,26 @@ run_node() {
 shopt -s nullglob
 integration=(tests/integration/*.test.mjs)
 
+# The browser SDK's unit tests (Node's test runner against the built bundle, with fakes).
+run_js_sdk() {
+  local log=$log_dir/node-sdk-js.log
+  echo "== node tests (sdk/js)"
+  if ! (cd sdk/js && npm run --silent build) >"$log" 2>&1; then
+    cat "$log"; echo "sdk/js build failed"; failed=$((failed + 1)); return
+  fi
+  (cd sdk/js && node --test --test-reporter=spec test/) 2>&1 | tee "$log"
+  local p f
+  p=$(grep -E '^ℹ pass [0-9]+' "$log" | tail -n1 | awk '{print $3}')
+  f=$(grep -E '^ℹ fail [0-9]+' "$log" | tail -n1 | awk '{print $3}')
+  if [[ -z $p || -z $f ]]; then
+    echo "node tests (sdk/js) printed no summary"; failed=$((failed + 1)); return
+  fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
 run_ctest release
+[[ -f sdk/js/package.json ]] && run_js_sdk
 if ((${#integration[@]})); then
   run_node integration build/release/server/parleyd "${integration[@]}"
 fi
