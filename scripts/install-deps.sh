@@ -38,3 +38,6 @@ for dir in tests sdk/js; do
     fi
   fi
 done
+
+# Debian's Chromium, coturn and playwright-core for the browser end-to-end suite.
+bash scripts/e2e-deps.sh

@@ -43,6 +43,7 @@ run_node() {
 
 shopt -s nullglob
 integration=(tests/integration/*.test.mjs)
+e2e=(tests/e2e/*.test.mjs)
 
 # The browser SDK's unit tests (Node's test runner against the built bundle, with fakes).
 run_js_sdk() {
@@ -66,6 +67,10 @@ run_ctest release
 [[ -f sdk/js/package.json ]] && run_js_sdk
 if ((${#integration[@]})); then
   run_node integration build/release/server/parleyd "${integration[@]}"
+fi
+# Two Chromium pages calling each other through the demo, the SDK (built above) and coturn.
+if ((${#e2e[@]})); then
+  run_node e2e build/release/server/parleyd "${e2e[@]}"
 fi
 run_ctest asan
 if ((${#integration[@]})); then
