@@ -31,8 +31,7 @@ class server_impl final : public server {
       : cfg_(cfg),
         ctx_(ctx),
         http_(http),
-        contexts_(make_contexts(cfg.threads)),
-        ioc_(*contexts_.front()),
+        ioc_(cfg.threads),
         acceptor_(ioc_),
         signals_(ioc_, SIGTERM, SIGINT),
         ticker_(ioc_) {
@@ -71,24 +70,16 @@ class server_impl final : public server {
     signals_.async_wait([this](beast::error_code ec, int sig) {
       if (!ec) begin_drain(sig);
     });
-    // One io_context per thread: a connection lives on one thread, so its handlers never
-    // contend for a shared reactor; cross-thread sends are posted to the owning context.
-    std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-    for (auto& c : contexts_) guards.push_back(asio::make_work_guard(*c));
     std::vector<std::thread> threads;
-    for (std::size_t i = 1; i < contexts_.size(); ++i)
-      threads.emplace_back([this, i] { contexts_[i]->run(); });
+    for (int i = 1; i < cfg_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
     ioc_.run();
-    guards.clear();
-    for (auto& c : contexts_) c->stop();
     for (auto& t : threads) t.join();
   }
 
  private:
   asio::awaitable<void> accept_loop() {
-    for (std::size_t n = 0;; ++n) {
-      // Connections are spread over the contexts round-robin.
-      tcp::socket socket{contexts_[n % contexts_.size()]->get_executor()};
+    for (;;) {
+      tcp::socket socket{asio::make_strand(ioc_)};
       auto [ec] = co_await acceptor_.async_accept(socket, tuple_awaitable);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
@@ -146,20 +137,13 @@ class server_impl final : public server {
     }
     log::info("drain_finished", {{"left", static_cast<std::int64_t>(registry_.live())}});
     stopping_ = true;
-    for (auto& c : contexts_) c->stop();
-  }
-
-  static std::vector<std::unique_ptr<asio::io_context>> make_contexts(int n) {
-    std::vector<std::unique_ptr<asio::io_context>> out;
-    for (int i = 0; i < std::max(1, n); ++i) out.push_back(std::make_unique<asio::io_context>(1));
-    return out;
+    ioc_.stop();
   }
 
   const transport_config cfg_;
   api::context& ctx_;
   api::http_api& http_;
-  std::vector<std::unique_ptr<asio::io_context>> contexts_;
-  asio::io_context& ioc_;  // the first context: acceptor, signals, ticker
+  asio::io_context ioc_;
   std::optional<asio::ssl::context> ssl_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
