@@ -47,12 +47,8 @@ class message_budget {
 
 class connection_handler final : public ws_handler {
  public:
-  connection_handler(context& ctx, std::shared_ptr<services::client_connection> conn,
-                     std::string remote)
-      : ctx_(ctx),
-        conn_(std::move(conn)),
-        remote_(std::move(remote)),
-        budget_(ctx.config.ws_msg_rate) {}
+  connection_handler(context& ctx, std::shared_ptr<services::client_connection> conn)
+      : ctx_(ctx), conn_(std::move(conn)), budget_(ctx.config.ws_msg_rate) {}
 
   ~connection_handler() override { on_close(); }
 
@@ -161,10 +157,11 @@ class connection_handler final : public ws_handler {
     static const std::pair<std::string_view, handler_fn> requests[] = {
         {"refresh", &connection_handler::refresh},
         {"dial", &connection_handler::dial},
-        {"accept", &connection_handler::accept},
-        {"decline", &connection_handler::decline},
-        {"end", &connection_handler::end},
-        {"media_connected", &connection_handler::media_connected},
+        {"accept", &connection_handler::call_request<&services::call_service::accept>},
+        {"decline", &connection_handler::call_request<&services::call_service::decline>},
+        {"end", &connection_handler::call_request<&services::call_service::end>},
+        {"media_connected",
+         &connection_handler::call_request<&services::call_service::media_connected>},
         {"signal", &connection_handler::signal},
         {"media_state", &connection_handler::media_state},
     };
@@ -190,13 +187,12 @@ class connection_handler final : public ws_handler {
     if (!callee) return send_error(callee.error(), req_id);
     auto video = opt_bool(msg, "is_video");
     if (!video || !*video)
-      return send_error(video ? fail(errc::invalid_request, "is_video is required", "is_video")
-                              : video.error(),
-                        req_id);
+      return send_error(
+          video ? fail(errc::invalid_request, "is_video is required", "is_video") : video.error(),
+          req_id);
     auto items = opt_string_map(msg, "custom_items");
     if (!items) return send_error(items.error(), req_id);
-    services::dial_request req{*callee, **video,
-                               items->value_or(store::string_map{})};
+    services::dial_request req{*callee, **video, items->value_or(store::string_map{})};
     ack_call(ctx_.calls.dial(me_, req, now_ms()), req_id);
   }
 
@@ -206,28 +202,14 @@ class connection_handler final : public ws_handler {
     return std::move(*id);
   }
 
-  void accept(const json::object& msg, const std::string& req_id) {
+  // accept, decline, end and media_connected: {call_id} → the service's transition → ack {call}.
+  using transition_fn = result<store::call_record> (services::call_service::*)(
+      const services::caller_context&, const std::string&, millis);
+  template <transition_fn fn>
+  void call_request(const json::object& msg, const std::string& req_id) {
     auto id = call_id_of(msg);
     if (!id) return send_error(id.error(), req_id);
-    ack_call(ctx_.calls.accept(me_, *id, now_ms()), req_id);
-  }
-
-  void decline(const json::object& msg, const std::string& req_id) {
-    auto id = call_id_of(msg);
-    if (!id) return send_error(id.error(), req_id);
-    ack_call(ctx_.calls.decline(me_, *id, now_ms()), req_id);
-  }
-
-  void end(const json::object& msg, const std::string& req_id) {
-    auto id = call_id_of(msg);
-    if (!id) return send_error(id.error(), req_id);
-    ack_call(ctx_.calls.end(me_, *id, now_ms()), req_id);
-  }
-
-  void media_connected(const json::object& msg, const std::string& req_id) {
-    auto id = call_id_of(msg);
-    if (!id) return send_error(id.error(), req_id);
-    ack_call(ctx_.calls.media_connected(me_, *id, now_ms()), req_id);
+    ack_call((ctx_.calls.*fn)(me_, *id, now_ms()), req_id);
   }
 
   // signal {call_id, data}: relayed as-is to the other bound connection.
@@ -284,7 +266,6 @@ class connection_handler final : public ws_handler {
 
   context& ctx_;
   std::shared_ptr<services::client_connection> conn_;
-  std::string remote_;
   message_budget budget_;
   bool hello_done_ = false;
   bool closed_ = false;
@@ -296,9 +277,8 @@ class connection_handler final : public ws_handler {
 }  // namespace
 
 std::unique_ptr<ws_handler> open_ws_handler(context& ctx,
-                                            std::shared_ptr<services::client_connection> conn,
-                                            std::string remote_address) {
-  return std::make_unique<connection_handler>(ctx, std::move(conn), std::move(remote_address));
+                                            std::shared_ptr<services::client_connection> conn) {
+  return std::make_unique<connection_handler>(ctx, std::move(conn));
 }
 
 void sweep_sessions(context& ctx, millis now) {

@@ -23,8 +23,7 @@ class ws_handler {
 };
 
 std::unique_ptr<ws_handler> open_ws_handler(context& ctx,
-                                            std::shared_ptr<services::client_connection> conn,
-                                            std::string remote_address);
+                                            std::shared_ptr<services::client_connection> conn);
 
 // Session expiry over WebSocket: `session_expiring` 60 s ahead, then `session_expired` and
 // close 4001. Called about every 250 ms by the server.

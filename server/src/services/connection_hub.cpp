@@ -125,11 +125,6 @@ void connection_hub::close_app(const std::string& app_id, int code, const std::s
   for (auto& c : doomed) c->close(code, reason);
 }
 
-void connection_hub::close_all(int code, const std::string& reason) {
-  auto doomed = take_matching([](const entry&) { return true; });
-  for (auto& c : doomed) c->close(code, reason);
-}
-
 void connection_hub::sweep(millis now, millis lead_ms, const warn_fn& warn,
                            const expire_fn& expire) {
   std::vector<std::pair<std::shared_ptr<client_connection>, millis>> to_warn;

@@ -45,7 +45,6 @@ class connection_hub {
   void close_user(const std::string& app_id, const std::string& user_id, int code,
                   const std::string& reason);
   void close_app(const std::string& app_id, int code, const std::string& reason);
-  void close_all(int code, const std::string& reason);
 
   // Session expiry: `warn` for connections within `lead_ms` of expiry (once per expiry value),
   // `expire` for those past it (they are removed from the sweep).

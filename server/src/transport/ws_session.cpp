@@ -81,7 +81,7 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
     auto [ec] = co_await ws_.async_accept(req, tuple_awaitable);
     if (ec) co_return;
     accepted_ = true;
-    handler_ = api::open_ws_handler(ctx_, self, remote_);
+    handler_ = api::open_ws_handler(ctx_, self);
     arm_hello_timer();
     // A close requested during the handshake (a drain) goes out now that writes are allowed.
     if (pending_close_ && !writing_) {
