@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates curl
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev sqlite3
-  libgtest-dev libgmock-dev libcli11-dev nodejs npm procps openssl jq
+  libgtest-dev libgmock-dev libcli11-dev libcurl4-openssl-dev nodejs npm procps openssl jq
 )
 
 missing=()

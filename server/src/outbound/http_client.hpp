@@ -1,0 +1,70 @@
+#pragma once
+// Outbound HTTP for push providers and webhooks, on libcurl's multi interface: many transfers at
+// once on one thread, HTTP/2 where the peer offers it (APNs requires it), connections kept and
+// reused per host, TLS checked against the system trust store plus an optional CA file.
+//
+// Threading: one thread drives a client (start, poll, perform); only wake() may be called from
+// other threads.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace parley::outbound {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+struct request {
+  std::uint64_t tag = 0;  // handed back with the response
+  std::string method = "POST";
+  std::string url;
+  header_list headers;
+  std::string body;
+  bool require_http2 = false;  // HTTP/2 over TLS only (APNs)
+  std::chrono::milliseconds timeout{10'000};
+};
+
+struct response {
+  std::uint64_t tag = 0;
+  int status = 0;     // 0: no HTTP answer (connect, TLS, timeout); `error` says why
+  std::string error;  // transport error text when status is 0
+  header_list headers;  // names lower-cased
+  std::string body;     // the first 64 KiB
+  std::optional<std::string> header(std::string_view name) const;  // name: lower case
+};
+
+struct client_options {
+  std::string ca_file;  // extra trust anchors (PEM); empty: the system store only
+  std::size_t max_in_flight = 256;
+  std::string user_agent = "parleyd";
+};
+
+class http_client {
+ public:
+  explicit http_client(client_options options);
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  // Queues a transfer; it runs inside poll().
+  void start(request r);
+  // Runs transfers for at most `wait` (returning sooner when one finishes or wake() is called)
+  // and returns the finished ones.
+  std::vector<response> poll(std::chrono::milliseconds wait);
+  // Runs one request to completion on the calling thread (used for OAuth token fetches).
+  response perform(const request& r);
+  // Makes a poll() in progress return early. Thread-safe.
+  void wake();
+  std::size_t in_flight() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace parley::outbound

@@ -1,0 +1,43 @@
+#pragma once
+// What the push providers share: one notification for one device token, and how a provider's
+// answer is read.
+
+#include "common/clock.hpp"
+
+#include <optional>
+#include <string>
+
+namespace parley::services::push {
+
+// One push to one token. `parley_json` is the serialized `parley` object of protocol.md
+// ("Push notifications"); providers wrap it in their own envelope.
+struct push_message {
+  std::string event_id;    // the outbox entry's id; used as apns-id material / for logs
+  std::string token_type;  // "apns", "apns_voip" or "fcm"
+  std::string token;
+  std::string parley_json;
+  bool cancel = false;  // a call_cancel push (else incoming_call)
+  bool is_video = false;
+  std::string title;        // caller's nickname, or user id when it has none (alert pushes)
+  std::string collapse_id;  // the call id
+  millis expires_at = 0;    // after this the push is useless (incoming: ringing deadline)
+};
+
+enum class push_outcome {
+  delivered,
+  retry,           // 429, 5xx, transport error: try again later (retry_after_s when given)
+  unregistered,    // the token is dead (APNs 410 / BadDeviceToken, FCM UNREGISTERED): delete it
+  reauthenticate,  // the provider token was refused (APNs ExpiredProviderToken, FCM 401): renew, retry
+  rejected,        // any other refusal: do not retry
+};
+
+struct classified {
+  push_outcome outcome = push_outcome::rejected;
+  std::optional<int> retry_after_s;  // from Retry-After (seconds or HTTP date)
+  std::string reason;                // provider's reason, for logs and push.failed
+};
+
+// Retry-After as seconds from `now_s` (unix seconds): delta-seconds or an HTTP date.
+std::optional<int> parse_retry_after(std::string_view value, std::int64_t now_s);
+
+}  // namespace parley::services::push
