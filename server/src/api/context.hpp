@@ -18,6 +18,7 @@ struct api_config {
   int heartbeat_s = 15;
   int ws_msg_rate = 50;  // messages per second per connection, burst twice that
   bool demo = false;
+  std::int64_t webhook_give_up_ms = 86'400'000;  // --webhook-give-up-s
 };
 
 struct context {

@@ -1,8 +1,11 @@
 #include "api/json_codec.hpp"
 
 #include "services/limits.hpp"
+#include "services/push/signing.hpp"
 
 #include <boost/json/parse.hpp>
+
+#include <array>
 
 namespace parley::api {
 
@@ -112,6 +115,38 @@ json::object to_json(const store::app_settings& s) {
     o["webhook_url"] = *s.webhook_url;
   else
     o["webhook_url"] = nullptr;
+  o["webhook_secret"] = s.webhook_secret;
+  // Private keys never leave the server: a fingerprint tells which one is set.
+  json::object push{{"apns", nullptr}, {"fcm", nullptr}, {"webhook", nullptr}};
+  if (const auto& a = s.push.apns)
+    push["apns"] = {{"key_id", a->key_id},
+                    {"team_id", a->team_id},
+                    {"bundle_id", a->bundle_id},
+                    {"environment", a->sandbox ? "sandbox" : "production"},
+                    {"private_key_fingerprint", services::push::key_fingerprint(a->private_key)}};
+  if (const auto& f = s.push.fcm)
+    push["fcm"] = {{"project_id", f->project_id},
+                   {"client_email", f->client_email},
+                   {"private_key_id", f->private_key_id},
+                   {"private_key_fingerprint", services::push::key_fingerprint(f->private_key)}};
+  if (s.push.webhook_url) push["webhook"] = {{"url", *s.push.webhook_url}};
+  o["push"] = std::move(push);
+  return o;
+}
+
+json::object delivery_json(const store::outbox_entry& e) {
+  static constexpr std::array<const char*, 3> states{"pending", "delivered", "failed"};
+  json::object o{{"event_id", e.event_id},
+                 {"event", e.event},
+                 {"state", states.at(static_cast<std::size_t>(e.state))},
+                 {"attempts", e.attempts},
+                 {"created_at", e.created_at},
+                 {"next_attempt_at", nullptr},
+                 {"last_status", nullptr},
+                 {"last_error", nullptr}};
+  if (e.state == store::delivery_state::pending) o["next_attempt_at"] = e.next_attempt_at;
+  if (e.last_status) o["last_status"] = *e.last_status;
+  if (e.last_error) o["last_error"] = *e.last_error;
   return o;
 }
 

@@ -37,6 +37,8 @@ result<std::optional<store::string_map>> opt_string_map(const boost::json::objec
 boost::json::object to_json(const store::user_record& u);
 boost::json::array to_json(const std::vector<services::ice_server>& servers);
 boost::json::object to_json(const store::app_settings& s);
+// A webhook delivery of GET /webhook_deliveries.
+boost::json::object delivery_json(const store::outbox_entry& e);
 boost::json::value to_json(const std::optional<millis>& t);
 // The protocol's call object. `other_device_copy`: the copy a callee's other devices get when
 // one device accepted (state ended, end_result other_device_accepted).

@@ -7,6 +7,7 @@
 #include "api/router.hpp"
 #include "common/clock.hpp"
 #include "services/limits.hpp"
+#include "services/push/signing.hpp"
 
 namespace parley::api {
 
@@ -179,6 +180,122 @@ http_response get_settings(context& ctx, const request_view& rv) {
   });
 }
 
+// Errors inside a nested object name the whole path, e.g. "push.apns.key_id".
+failure nested(failure f, const std::string& prefix) {
+  f.field = f.field.empty() ? prefix : prefix + "." + f.field;
+  return f;
+}
+
+constexpr std::size_t url_bytes = 2048;
+constexpr std::size_t key_pem_bytes = 16 * 1024;
+constexpr std::size_t id_bytes = 256;
+
+result<std::string> http_url(const json::object& o, const char* name) {
+  auto url = req_string(o, name, url_bytes);
+  if (!url) return url.error();
+  if (!url->starts_with("http://") && !url->starts_with("https://"))
+    return fail(errc::invalid_request, std::string(name) + " must be an http or https URL", name);
+  return url;
+}
+
+result<store::apns_settings> parse_apns(const json::value& v) {
+  const std::string at = "push.apns";
+  if (!v.is_object()) return fail(errc::invalid_request, at + " must be an object or null", at);
+  const auto& o = v.as_object();
+  store::apns_settings a;
+  for (auto [name, slot] : {std::pair{"key_id", &a.key_id}, std::pair{"team_id", &a.team_id},
+                            std::pair{"bundle_id", &a.bundle_id}}) {
+    auto x = req_string(o, name, id_bytes);
+    if (!x) return nested(x.error(), at);
+    if (x->empty())
+      return fail(errc::invalid_request, std::string(name) + " is empty", at + "." + name);
+    *slot = std::move(*x);
+  }
+  auto key = req_string(o, "private_key", key_pem_bytes);
+  if (!key) return nested(key.error(), at);
+  if (auto r = services::push::check_ec_p256_key(*key, at + ".private_key"); !r) return r.error();
+  a.private_key = std::move(*key);
+  auto env = opt_string(o, "environment", 32);
+  if (!env) return nested(env.error(), at);
+  if (*env && **env != "production" && **env != "sandbox")
+    return fail(errc::invalid_request, "environment must be production or sandbox",
+                at + ".environment");
+  a.sandbox = *env && **env == "sandbox";
+  return a;
+}
+
+result<store::fcm_settings> parse_fcm(const json::value& v) {
+  const std::string at = "push.fcm";
+  if (!v.is_object()) return fail(errc::invalid_request, at + " must be an object or null", at);
+  auto sa = v.as_object().if_contains("service_account");
+  const std::string sat = at + ".service_account";
+  if (!sa || !sa->is_object())
+    return fail(errc::invalid_request, "service_account must be the service account's JSON object",
+                sat);
+  const auto& o = sa->as_object();
+  store::fcm_settings f;
+  for (auto [name, slot] :
+       {std::pair{"project_id", &f.project_id}, std::pair{"client_email", &f.client_email},
+        std::pair{"private_key_id", &f.private_key_id}}) {
+    auto x = req_string(o, name, id_bytes);
+    if (!x) return nested(x.error(), sat);
+    if (x->empty())
+      return fail(errc::invalid_request, std::string(name) + " is empty", sat + "." + name);
+    *slot = std::move(*x);
+  }
+  auto key = req_string(o, "private_key", key_pem_bytes);
+  if (!key) return nested(key.error(), sat);
+  if (auto r = services::push::check_rsa_key(*key, sat + ".private_key"); !r) return r.error();
+  f.private_key = std::move(*key);
+  if (o.if_contains("token_uri")) {
+    auto uri = http_url(o, "token_uri");
+    if (!uri) return nested(uri.error(), sat);
+    f.token_uri = std::move(*uri);
+  }
+  return f;
+}
+
+result<void> patch_push(const json::object& body, store::push_settings& push) {
+  auto p = body.if_contains("push");
+  if (!p) return {};
+  if (!p->is_object()) return fail(errc::invalid_request, "push must be an object", "push");
+  const auto& o = p->as_object();
+  for (const auto& kv : o)
+    if (kv.key() != "apns" && kv.key() != "fcm" && kv.key() != "webhook")
+      return fail(errc::invalid_request, "push has apns, fcm and webhook only",
+                  "push." + std::string(kv.key()));
+  if (auto a = o.if_contains("apns")) {
+    if (a->is_null()) {
+      push.apns.reset();
+    } else {
+      auto parsed = parse_apns(*a);
+      if (!parsed) return parsed.error();
+      push.apns = std::move(*parsed);
+    }
+  }
+  if (auto f = o.if_contains("fcm")) {
+    if (f->is_null()) {
+      push.fcm.reset();
+    } else {
+      auto parsed = parse_fcm(*f);
+      if (!parsed) return parsed.error();
+      push.fcm = std::move(*parsed);
+    }
+  }
+  if (auto w = o.if_contains("webhook")) {
+    if (w->is_null()) {
+      push.webhook_url.reset();
+    } else if (!w->is_object()) {
+      return fail(errc::invalid_request, "push.webhook must be an object or null", "push.webhook");
+    } else {
+      auto url = http_url(w->as_object(), "url");
+      if (!url) return nested(url.error(), "push.webhook");
+      push.webhook_url = std::move(*url);
+    }
+  }
+  return {};
+}
+
 http_response patch_settings(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
     auto body = parse_object(rv.http.body);
@@ -206,16 +323,51 @@ http_response patch_settings(context& ctx, const request_view& rv) {
       if (p->is_null()) {
         s.webhook_url.reset();
       } else {
-        auto url = opt_string(*body, "webhook_url", limits::profile_url_bytes);
+        auto url = http_url(*body, "webhook_url");
         if (!url) return error_response(url.error());
-        if (!(*url)->starts_with("http://") && !(*url)->starts_with("https://"))
-          return error_response(fail(errc::invalid_request,
-                                     "webhook_url must be an http or https URL", "webhook_url"));
-        s.webhook_url = **url;
+        s.webhook_url = std::move(*url);
       }
     }
+    if (auto r = patch_push(*body, s.push); !r) return error_response(r.error());
     if (auto r = ctx.apps.update_settings(app.app_id, s); !r) return error_response(r.error());
     return json_response(200, to_json(s));
+  });
+}
+
+http_response rotate_webhook_secret(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto secret = ctx.apps.rotate_webhook_secret(app.app_id);
+    if (!secret) return error_response(secret.error());
+    return json_response(200, {{"webhook_secret", *secret}});
+  });
+}
+
+http_response list_deliveries(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto limit = query_limit(rv.query);
+    if (!limit) return error_response(limit.error());
+    std::string state, cursor;
+    if (auto it = rv.query.find("state"); it != rv.query.end()) state = it->second;
+    if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
+    auto page = ctx.apps.list_deliveries(app.app_id, state, *limit, cursor);
+    if (!page) return error_response(page.error());
+    json::array out;
+    for (const auto& d : page->deliveries) out.push_back(delivery_json(d));
+    json::object body{{"deliveries", std::move(out)}};
+    if (page->next)
+      body["next"] = *page->next;
+    else
+      body["next"] = nullptr;
+    return json_response(200, std::move(body));
+  });
+}
+
+http_response retry_delivery(context& ctx, const request_view& rv) {
+  return with_app(ctx, rv, [&](const store::app_record& app) {
+    auto d = ctx.apps.retry_delivery(app.app_id, rv.params.at(1), now_ms(),
+                                     ctx.config.webhook_give_up_ms);
+    if (!d) return error_response(d.error());
+    return json_response(202, {{"delivery", delivery_json(*d)}});
   });
 }
 
@@ -288,6 +440,9 @@ void add_platform_routes(std::vector<route>& t) {
   t.push_back({"GET", "/v1/apps/{app_id}/usage", usage});
   t.push_back({"GET", "/v1/apps/{app_id}/settings", get_settings});
   t.push_back({"PATCH", "/v1/apps/{app_id}/settings", patch_settings});
+  t.push_back({"POST", "/v1/apps/{app_id}/settings/webhook_secret", rotate_webhook_secret});
+  t.push_back({"GET", "/v1/apps/{app_id}/webhook_deliveries", list_deliveries});
+  t.push_back({"POST", "/v1/apps/{app_id}/webhook_deliveries/{event_id}/retry", retry_delivery});
 }
 
 }  // namespace parley::api

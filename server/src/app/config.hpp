@@ -3,6 +3,7 @@
 
 #include "services/auth_service.hpp"
 #include "services/ice.hpp"
+#include "services/outbox_worker.hpp"
 #include "transport/server.hpp"
 
 #include <string>
@@ -20,6 +21,8 @@ struct serve_config {
   transport::transport_config transport;
   services::ice_config ice;
   services::auth_limits auth;
+  services::outbox_worker_config outbox;
+  std::int64_t webhook_give_up_s = 86'400;
 };
 
 // "sqlite:///abs/path", "sqlite://rel/path" or empty (→ DATA_DIR/parley.db). Returns the SQLite

@@ -101,6 +101,19 @@ int main(int argc, char** argv) {
   serve->add_option("--clock-offset-ms", cfg.clock_offset_ms,
                     "Shift the server clock (tests only)");
   serve->add_option("--threads", cfg.transport.threads, "I/O threads")->check(CLI::Range(1, 64));
+  serve->add_option("--apns-url", cfg.outbox.apns_url, "APNs endpoint (production)");
+  serve->add_option("--apns-sandbox-url", cfg.outbox.apns_sandbox_url, "APNs endpoint (sandbox)");
+  serve->add_option("--fcm-url", cfg.outbox.fcm_url, "FCM endpoint");
+  serve->add_option("--fcm-oauth-url", cfg.outbox.fcm_oauth_url,
+                    "OAuth token endpoint for FCM (default: the service account's token_uri)");
+  serve
+      ->add_option("--outbound-ca-file", cfg.outbox.ca_file,
+                   "Extra PEM CA bundle trusted for outbound TLS (push, webhooks)")
+      ->check(CLI::ExistingFile);
+  serve
+      ->add_option("--webhook-give-up-s", cfg.webhook_give_up_s,
+                   "How long a webhook is retried before it is kept as failed")
+      ->check(CLI::Range(1, 7 * 86'400));
   serve->add_option("--drain-timeout-s", cfg.transport.drain_timeout_s, "Drain deadline")
       ->check(CLI::Range(0, 600));
 

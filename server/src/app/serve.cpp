@@ -2,12 +2,14 @@
 
 #include "api/call_delivery.hpp"
 #include "api/context.hpp"
+#include "api/outbox_events.hpp"
 #include "api/router.hpp"
 #include "common/log.hpp"
 #include "services/app_service.hpp"
 #include "services/auth_service.hpp"
 #include "services/call_service.hpp"
 #include "services/connection_hub.hpp"
+#include "services/outbox_worker.hpp"
 #include "services/user_service.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 #include "transport/server.hpp"
@@ -25,18 +27,23 @@ int serve(const serve_config& cfg) {
   metrics stats;
   services::connection_hub hub;
   services::app_service apps(*st, &hub);
-  services::user_service users(*st, hub);
+  api::outbox_events outbox(cfg.webhook_give_up_s * 1000);
+  services::user_service users(*st, hub, &outbox);
   services::auth_service auth(*st, cfg.ice, cfg.auth, stats);
   api::call_delivery delivery(hub);
-  services::call_service calls(*st, delivery);
+  services::call_service calls(*st, delivery, &outbox);
   // Calls a previous process left unfinished cannot be carried: their connections are gone.
   calls.recover(now_ms());
+  // Webhooks and pushes, including what a previous process left undelivered.
+  services::outbox_worker deliveries(*st, outbox, stats, cfg.outbox);
+  deliveries.start();
 
   api::api_config api_cfg;
   api_cfg.admin_token = cfg.admin_token;
   api_cfg.heartbeat_s = cfg.transport.heartbeat_s;
   api_cfg.ws_msg_rate = cfg.ws_msg_rate;
   api_cfg.demo = cfg.demo;
+  api_cfg.webhook_give_up_ms = cfg.webhook_give_up_s * 1000;
   api::context ctx{apps, users, auth, calls, hub, stats, api_cfg};
   api::http_api http(ctx);
 
@@ -52,6 +59,8 @@ int serve(const serve_config& cfg) {
               static_cast<unsigned>(server->port()));
   std::fflush(stdout);
   server->run();
+  // Deliveries in flight get a moment; the rest stays in the outbox for the next start.
+  deliveries.stop();
   log::info("stopped");
   return 0;
 }

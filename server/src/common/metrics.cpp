@@ -88,6 +88,21 @@ std::string metrics::render() const {
   http_requests_total.render(out);
   http_request_duration.render(out);
   ws_closes_total.render(out);
+  webhook_deliveries_total.render(out);
+  push_deliveries_total.render(out);
+  static constexpr std::array<const char*, 2> kinds{"webhook", "push"};
+  out +=
+      "# HELP parley_outbox_pending Outbox entries waiting for delivery.\n"
+      "# TYPE parley_outbox_pending gauge\n";
+  for (std::size_t i = 0; i < kinds.size(); ++i)
+    out += std::string("parley_outbox_pending{kind=\"") + kinds[i] + "\"} " +
+           std::to_string(outbox_pending[i].load()) + "\n";
+  out +=
+      "# HELP parley_outbox_oldest_pending_seconds Age of the oldest entry waiting.\n"
+      "# TYPE parley_outbox_oldest_pending_seconds gauge\n";
+  for (std::size_t i = 0; i < kinds.size(); ++i)
+    out += std::string("parley_outbox_oldest_pending_seconds{kind=\"") + kinds[i] + "\"} " +
+           std::to_string(outbox_oldest_pending_s[i].load()) + "\n";
   return out;
 }
 

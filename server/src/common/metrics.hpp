@@ -54,6 +54,14 @@ struct metrics {
   counter_family ws_closes_total{"parley_ws_closes_total",
                                  "WebSocket connections closed by the server, by close code.",
                                  {"code"}};
+  counter_family webhook_deliveries_total{
+      "parley_webhook_deliveries_total", "Webhook delivery attempts by outcome.", {"outcome"}};
+  counter_family push_deliveries_total{"parley_push_deliveries_total",
+                                       "Push delivery attempts by provider and outcome.",
+                                       {"provider", "outcome"}};
+  // Outbox gauges by kind (0 webhook, 1 push), refreshed by the delivery thread.
+  std::array<std::atomic<std::int64_t>, 2> outbox_pending{};
+  std::array<std::atomic<std::int64_t>, 2> outbox_oldest_pending_s{};
 
   std::string render() const;
 };

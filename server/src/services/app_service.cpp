@@ -3,6 +3,8 @@
 #include "common/crypto.hpp"
 #include "services/limits.hpp"
 
+#include <charconv>
+
 namespace parley::services {
 
 result<new_app> app_service::create(const std::string& name, millis now) {
@@ -15,8 +17,65 @@ result<new_app> app_service::create(const std::string& name, millis now) {
   rec.api_token_hash = crypto::sha256_hex(out.api_token);
   rec.signing_secret = out.signing_secret;
   rec.created_at = now;
+  rec.settings.webhook_secret = new_webhook_secret();
   if (auto r = store_.create_app(rec); !r) return r.error();
   return out;
+}
+
+std::string new_webhook_secret() {
+  return "whsec_" + crypto::new_secret();
+}
+
+result<std::string> app_service::rotate_webhook_secret(const std::string& app_id) {
+  auto app = store_.find_app(app_id);
+  if (!app) return app.error();
+  auto s = app->settings;
+  s.webhook_secret = new_webhook_secret();
+  if (auto r = store_.set_settings(app_id, s); !r) return r.error();
+  return s.webhook_secret;
+}
+
+result<delivery_page> app_service::list_deliveries(const std::string& app_id,
+                                                   const std::string& state, int limit,
+                                                   const std::string& cursor) {
+  if (limit < 1 || limit > 100)
+    return fail(errc::invalid_request, "limit must be 1 to 100", "limit");
+  std::optional<store::delivery_state> st;
+  if (state == "pending")
+    st = store::delivery_state::pending;
+  else if (state == "delivered")
+    st = store::delivery_state::delivered;
+  else if (state == "failed")
+    st = store::delivery_state::failed;
+  else if (!state.empty())
+    return fail(errc::invalid_request, "state must be pending, delivered or failed", "state");
+  std::int64_t after = 0;
+  if (!cursor.empty()) {
+    auto raw = crypto::base64url_decode(cursor);
+    auto [p, ec] = raw ? std::from_chars(raw->data(), raw->data() + raw->size(), after)
+                       : std::from_chars_result{nullptr, std::errc::invalid_argument};
+    if (!raw || ec != std::errc() || p != raw->data() + raw->size() || after < 0)
+      return fail(errc::invalid_request, "next is not a cursor this server issued", "next");
+  }
+  auto rows = store_.list_outbox(app_id, store::outbox_kind::webhook, st, after, limit + 1);
+  if (!rows) return rows.error();
+  delivery_page page;
+  page.deliveries = std::move(*rows);
+  if (page.deliveries.size() > static_cast<std::size_t>(limit)) {
+    page.deliveries.resize(static_cast<std::size_t>(limit));
+    page.next = crypto::base64url(std::to_string(page.deliveries.back().seq));
+  }
+  return page;
+}
+
+result<store::outbox_entry> app_service::retry_delivery(const std::string& app_id,
+                                                        const std::string& event_id, millis now,
+                                                        millis give_up_ms) {
+  if (!crypto::is_uuid_v4(event_id)) return fail(errc::not_found, "event_not_found");
+  auto found = store_.find_outbox(app_id, event_id);
+  if (!found) return found.error();
+  if (found->kind != store::outbox_kind::webhook) return fail(errc::not_found, "event_not_found");
+  return store_.retry_outbox(app_id, event_id, now, now + give_up_ms);
 }
 
 result<std::vector<store::app_record>> app_service::list() {

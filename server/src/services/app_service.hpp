@@ -6,10 +6,19 @@
 #include "services/connection_hub.hpp"
 #include "store/store.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace parley::services {
+
+// "whsec_" and 256 random bits.
+std::string new_webhook_secret();
+
+struct delivery_page {
+  std::vector<store::outbox_entry> deliveries;
+  std::optional<std::string> next;
+};
 
 struct new_app {
   std::string app_id;
@@ -34,6 +43,15 @@ class app_service {
   result<void> update_settings(const std::string& app_id, const store::app_settings& s) {
     return store_.set_settings(app_id, s);
   }
+  // A new webhook secret; deliveries from now on are signed with it.
+  result<std::string> rotate_webhook_secret(const std::string& app_id);
+
+  // Webhook deliveries, oldest first. `state`: "", "pending", "delivered" or "failed".
+  result<delivery_page> list_deliveries(const std::string& app_id, const std::string& state,
+                                        int limit, const std::string& cursor);
+  // Sends a delivery again as soon as possible, retried for `give_up_ms` from now.
+  result<store::outbox_entry> retry_delivery(const std::string& app_id, const std::string& event_id,
+                                             millis now, millis give_up_ms);
 
   // unauthorized unless `api_token` is the app's current token (constant-time compare of
   // hashes). An unknown app gives the same answer, so nothing about other apps leaks.

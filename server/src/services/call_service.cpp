@@ -71,7 +71,18 @@ result<store::call_record> call_service::dial(const caller_context& from, const 
                           req.custom_items, {from.connection_id, from.device_id, std::nullopt},
                           s.ringing_timeout_s * 1000LL, s.connection_timeout_s * 1000LL,
                           s.reconnect_grace_s * 1000LL, now);
-  if (auto r = store_.create_call(call); !r) return r.error();
+  std::vector<store::outbox_entry> outbox;
+  if (composer_) {
+    auto tokens = store_.list_push_tokens(from.app_id, req.callee_id);
+    if (!tokens) return tokens.error();
+    std::string nickname;
+    if (!tokens->empty()) {
+      auto caller = store_.find_user(from.app_id, from.user_id);
+      if (caller) nickname = caller->nickname;
+    }
+    outbox = composer_->call_dialed(*app, call, nickname, *tokens, now);
+  }
+  if (auto r = store_.create_call(call, outbox); !r) return r.error();
   for (const auto& e : calls::dial_effects()) notifier_.deliver(call, e);
   return call;
 }
@@ -91,7 +102,9 @@ result<store::call_record> call_service::transition(store::call_record current,
     auto out = calls::apply(current, ev, now);
     if (!out) return out.error();
     if (!out->changed) return out->next;
-    auto stored = store_.update_call(out->next);
+    auto outbox = outbox_for(current, out->next, now);
+    if (!outbox) return outbox.error();
+    auto stored = store_.update_call(out->next, *outbox);
     if (!stored) return stored.error();
     if (*stored) {
       // Committed: only now may anyone be told.
@@ -105,6 +118,24 @@ result<store::call_record> call_service::transition(store::call_record current,
   }
   log::error("call_cas_exhausted", {{"call_id", current.call_id}});
   return fail(errc::unavailable, "the call is changing too fast; try again");
+}
+
+result<std::vector<store::outbox_entry>> call_service::outbox_for(const store::call_record& before,
+                                                                  const store::call_record& after,
+                                                                  millis now) {
+  using store::call_state;
+  if (!composer_ || before.state == after.state ||
+      (after.state != call_state::accepted && after.state != call_state::ended))
+    return std::vector<store::outbox_entry>{};
+  auto app = store_.find_app(after.app_id);
+  if (!app) return app.error();
+  std::vector<store::push_token_record> tokens;
+  if (before.state == call_state::ringing) {
+    auto t = store_.list_push_tokens(after.app_id, after.callee_id);
+    if (!t) return t.error();
+    tokens = std::move(*t);
+  }
+  return composer_->call_changed(*app, before, after, tokens, now);
 }
 
 result<store::call_record> call_service::accept(const caller_context& from,
@@ -176,7 +207,9 @@ int call_service::fire_timers(millis now) {
   return changed;
 }
 
-void call_service::record_alive(millis now) { (void)store_.set_meta("alive_at", now); }
+void call_service::record_alive(millis now) {
+  (void)store_.set_meta("alive_at", now);
+}
 
 int call_service::recover(millis now) {
   auto alive = store_.get_meta("alive_at");
@@ -238,7 +271,8 @@ result<std::vector<usage_day>> call_service::usage(const std::string& app_id,
   auto last = parse_day(to);
   if (!last) return fail(errc::invalid_request, "to must be a date YYYY-MM-DD", "to");
   if (*last < *first) return fail(errc::invalid_request, "to is before from", "to");
-  if (*last - *first + 1 > 366) return fail(errc::invalid_request, "at most 366 days per query", "to");
+  if (*last - *first + 1 > 366)
+    return fail(errc::invalid_request, "at most 366 days per query", "to");
   auto rows = store_.calls_created_between(app_id, *first * day_ms, (*last + 1) * day_ms);
   if (!rows) return rows.error();
   std::vector<usage_day> days;

@@ -5,6 +5,7 @@
 
 #include "common/errors.hpp"
 #include "services/call_machine.hpp"
+#include "services/outbox.hpp"
 #include "store/store.hpp"
 
 #include <optional>
@@ -49,7 +50,9 @@ struct usage_day {
 
 class call_service {
  public:
-  call_service(store::store& st, call_notifier& notifier) : store_(st), notifier_(notifier) {}
+  // `composer` null: nothing goes to the outbox (tests of the call flow alone).
+  call_service(store::store& st, call_notifier& notifier, outbox_composer* composer = nullptr)
+      : store_(st), notifier_(notifier), composer_(composer) {}
 
   // dial_myself, callee_not_found, invalid_request (custom_items).
   result<store::call_record> dial(const caller_context& from, const dial_request& req, millis now);
@@ -96,8 +99,13 @@ class call_service {
   result<store::call_record> transition(store::call_record current, const calls::event& ev,
                                         millis now);
 
+  // The outbox entries of a transition (none when nothing is to be told outside).
+  result<std::vector<store::outbox_entry>> outbox_for(const store::call_record& before,
+                                                      const store::call_record& after, millis now);
+
   store::store& store_;
   call_notifier& notifier_;
+  outbox_composer* composer_;
 };
 
 // Billable minutes of a call: ceil((ended_at - connected_at) / 60000) when it connected.

@@ -95,7 +95,13 @@ result<store::user_record> user_service::update(const std::string& app_id,
 
 result<void> user_service::remove(const std::string& app_id, const std::string& user_id) {
   if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
-  auto ended = store_.delete_user(app_id, user_id);
+  std::vector<store::outbox_entry> outbox;
+  if (composer_) {
+    auto app = store_.find_app(app_id);
+    if (!app) return app.error();
+    outbox = composer_->user_deleted(*app, user_id, now_ms());
+  }
+  auto ended = store_.delete_user(app_id, user_id, outbox);
   if (!ended) return ended.error();
   hub_.close_user(app_id, user_id, close_code::user_deleted, "user deleted");
   return {};

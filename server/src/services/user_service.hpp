@@ -5,6 +5,7 @@
 
 #include "common/errors.hpp"
 #include "services/connection_hub.hpp"
+#include "services/outbox.hpp"
 #include "store/store.hpp"
 
 #include <optional>
@@ -25,7 +26,8 @@ struct issued_session_token {
 
 class user_service {
  public:
-  user_service(store::store& st, connection_hub& hub) : store_(st), hub_(hub) {}
+  user_service(store::store& st, connection_hub& hub, outbox_composer* composer = nullptr)
+      : store_(st), hub_(hub), composer_(composer) {}
 
   // Creates the user; with `issue_access_token` also returns its first access token.
   result<std::optional<std::string>> create(store::user_record user, bool issue_access_token);
@@ -61,6 +63,7 @@ class user_service {
  private:
   store::store& store_;
   connection_hub& hub_;
+  outbox_composer* composer_;
 };
 
 }  // namespace parley::services

@@ -10,6 +10,8 @@
 #include "store/records.hpp"
 
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -36,9 +38,11 @@ class store {
                                                       const std::string& after, int limit) = 0;
   virtual result<user_record> update_user(const std::string& app_id, const std::string& user_id,
                                           const user_patch& patch) = 0;
-  // Deletes the user, its tokens, sessions and push tokens; returns the ended session hashes.
+  // Deletes the user, its tokens, sessions and push tokens, and queues `outbox` in the same
+  // transaction; returns the ended session hashes.
   virtual result<std::vector<std::string>> delete_user(const std::string& app_id,
-                                                       const std::string& user_id) = 0;
+                                                       const std::string& user_id,
+                                                       std::span<const outbox_entry> outbox) = 0;
 
   // Access tokens: set (nullopt revokes). Sessions made from the previous token end; their
   // key hashes are returned.
@@ -78,11 +82,13 @@ class store {
   virtual result<std::optional<std::int64_t>> get_meta(const std::string& key) = 0;
 
   // Direct calls. Calls outlive their users: the call log stays after a user is deleted.
-  virtual result<void> create_call(const call_record& c) = 0;
+  // `outbox` is queued in the same transaction as the call.
+  virtual result<void> create_call(const call_record& c, std::span<const outbox_entry> outbox) = 0;
   virtual result<call_record> find_call(const std::string& app_id, const std::string& call_id) = 0;
   // Compare-and-set: writes `c` only if the stored version is c.version - 1. False when another
-  // writer changed the call first (the caller reloads and applies its event again).
-  virtual result<bool> update_call(const call_record& c) = 0;
+  // writer changed the call first (the caller reloads and applies its event again). `outbox` is
+  // queued only when the write happens, in the same transaction.
+  virtual result<bool> update_call(const call_record& c, std::span<const outbox_entry> outbox) = 0;
   // Calls of the user that have not ended, oldest first.
   virtual result<std::vector<call_record>> ongoing_calls(const std::string& app_id,
                                                          const std::string& user_id) = 0;
@@ -101,6 +107,29 @@ class store {
   // Calls created in [from, to), for usage.
   virtual result<std::vector<call_record>> calls_created_between(const std::string& app_id,
                                                                  millis from, millis to) = 0;
+
+  // Outbox. Due entries: pending, next_attempt_at <= now, not leased, and no earlier pending
+  // entry with the same (app_id, order_key). They are leased until `lease_until` (a crash
+  // leaves them to the next process: release_leases at start).
+  virtual result<std::vector<outbox_entry>> claim_due_outbox(millis now, millis lease_until,
+                                                             int limit) = 0;
+  virtual result<void> release_outbox_leases() = 0;
+  // Writes the attempt's outcome, queues r.add and deletes r.remove_push_token, atomically;
+  // releases the lease.
+  virtual result<void> complete_delivery(const delivery_result& r) = 0;
+  virtual result<outbox_entry> find_outbox(const std::string& app_id,
+                                           const std::string& event_id) = 0;
+  // Entries of one kind with seq > after_seq, ascending; `state` nullopt: all.
+  virtual result<std::vector<outbox_entry>> list_outbox(const std::string& app_id, outbox_kind kind,
+                                                        std::optional<delivery_state> state,
+                                                        std::int64_t after_seq, int limit) = 0;
+  // Back to pending, due at `now`, with a new give-up time.
+  virtual result<outbox_entry> retry_outbox(const std::string& app_id, const std::string& event_id,
+                                            millis now, millis give_up_at) = 0;
+  virtual result<outbox_stats> outbox_pending_stats(outbox_kind kind) = 0;
+  // Removes delivered entries finished before `delivered_before` and failed ones before
+  // `failed_before`; returns how many.
+  virtual result<int> prune_outbox(millis delivered_before, millis failed_before) = 0;
 };
 
 }  // namespace parley::store

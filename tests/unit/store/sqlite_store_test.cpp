@@ -65,7 +65,7 @@ TEST_F(sqlite_store_test, users_are_scoped_by_app) {
   auto other = st_->find_user("app2", "alice");
   ASSERT_FALSE(other);
   EXPECT_EQ(other.error().code, errc::not_found);
-  EXPECT_FALSE(st_->delete_user("app2", "alice"));
+  EXPECT_FALSE(st_->delete_user("app2", "alice", {}));
   EXPECT_TRUE(st_->find_user("app1", "alice"));
 }
 
@@ -114,7 +114,7 @@ TEST_F(sqlite_store_test, deleting_a_user_removes_sessions_tokens_and_push_token
   ASSERT_TRUE(st_->create_user(user("app1", "alice")));
   ASSERT_TRUE(st_->create_session(session("k1", "app1", "alice", session_source::jwt)));
   ASSERT_TRUE(st_->put_push_token("app1", "alice", {"fcm", "tok", 5}));
-  auto ended = st_->delete_user("app1", "alice");
+  auto ended = st_->delete_user("app1", "alice", {});
   ASSERT_TRUE(ended);
   EXPECT_EQ(ended->size(), 1u);
   ASSERT_TRUE(st_->create_user(user("app1", "alice")));
@@ -145,6 +145,149 @@ TEST_F(sqlite_store_test, expired_sessions_are_deleted) {
   ASSERT_TRUE(st_->create_session(session("k2", "app1", "alice", session_source::access_token)));
   EXPECT_EQ(*st_->delete_expired_sessions(100), 1);
   EXPECT_TRUE(st_->find_session("k2"));
+}
+
+}  // namespace
+}  // namespace parley::store
+
+namespace parley::store {
+namespace {
+
+class outbox_store_test : public sqlite_store_test {
+ protected:
+  outbox_entry entry(const std::string& id, const std::string& key, millis due,
+                     outbox_kind kind = outbox_kind::webhook) {
+    outbox_entry e;
+    e.event_id = id;
+    e.app_id = "app1";
+    e.kind = kind;
+    e.order_key = key;
+    e.event = "direct_call.dial";
+    e.payload = "{}";
+    e.created_at = due;
+    e.next_attempt_at = due;
+    e.give_up_at = due + 1000;
+    return e;
+  }
+  std::vector<std::string> claim(millis now, int limit = 10) {
+    std::vector<std::string> ids;
+    auto due = st_->claim_due_outbox(now, now + 60'000, limit);
+    EXPECT_TRUE(due);
+    if (due)
+      for (const auto& e : *due) ids.push_back(e.event_id);
+    return ids;
+  }
+  void deliver(const std::string& id) {
+    auto e = st_->find_outbox("app1", id);
+    ASSERT_TRUE(e);
+    e->state = delivery_state::delivered;
+    ASSERT_TRUE(st_->complete_delivery({*e, {}, std::nullopt}));
+  }
+};
+
+TEST_F(outbox_store_test, entries_of_one_key_go_one_at_a_time_in_order) {
+  std::vector<outbox_entry> batch{entry("a1", "call-a", 10), entry("a2", "call-a", 10),
+                                  entry("b1", "call-b", 10)};
+  ASSERT_TRUE(st_->delete_user("app1", "nobody", batch).has_error());  // no such user: nothing
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  ASSERT_TRUE(st_->delete_user("app1", "alice", batch));
+  EXPECT_EQ(claim(10), (std::vector<std::string>{"a1", "b1"}));
+  // Leased: not handed out again, and a2 still waits behind a1.
+  EXPECT_TRUE(claim(11).empty());
+  deliver("a1");
+  EXPECT_EQ(claim(12), std::vector<std::string>{"a2"});
+}
+
+TEST_F(outbox_store_test, a_failed_delivery_no_longer_blocks_its_key_and_can_be_retried) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  std::vector<outbox_entry> batch{entry("a1", "k", 10), entry("a2", "k", 10)};
+  ASSERT_TRUE(st_->delete_user("app1", "alice", batch));
+  ASSERT_EQ(claim(10), std::vector<std::string>{"a1"});
+  auto e = *st_->find_outbox("app1", "a1");
+  e.state = delivery_state::failed;
+  e.attempts = 7;
+  e.last_status = 500;
+  e.last_error = "HTTP 500";
+  ASSERT_TRUE(st_->complete_delivery({e, {}, std::nullopt}));
+  EXPECT_EQ(claim(11), std::vector<std::string>{"a2"});
+
+  auto failed = st_->list_outbox("app1", outbox_kind::webhook, delivery_state::failed, 0, 10);
+  ASSERT_TRUE(failed);
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].last_status, 500);
+  EXPECT_EQ((*failed)[0].attempts, 7);
+
+  auto again = st_->retry_outbox("app1", "a1", 50, 5000);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->state, delivery_state::pending);
+  EXPECT_EQ(again->give_up_at, 5000);
+  EXPECT_FALSE(st_->retry_outbox("app2", "a1", 50, 5000));  // another app's event: not found
+}
+
+TEST_F(outbox_store_test, the_outbox_is_written_only_when_the_call_write_wins) {
+  call_record c;
+  c.call_id = "c1";
+  c.app_id = "app1";
+  c.caller_id = "alice";
+  c.callee_id = "bob";
+  c.version = 1;
+  std::vector<outbox_entry> dial{entry("d", "c1", 10)};
+  ASSERT_TRUE(st_->create_call(c, dial));
+  c.version = 3;  // stale: the stored version is 1, not 2
+  std::vector<outbox_entry> lost{entry("x", "c1", 10)};
+  auto r = st_->update_call(c, lost);
+  ASSERT_TRUE(r);
+  EXPECT_FALSE(*r);
+  EXPECT_FALSE(st_->find_outbox("app1", "x"));
+  c.version = 2;
+  std::vector<outbox_entry> won{entry("y", "c1", 10)};
+  ASSERT_TRUE(*st_->update_call(c, won));
+  EXPECT_TRUE(st_->find_outbox("app1", "y"));
+  auto stats = st_->outbox_pending_stats(outbox_kind::webhook);
+  ASSERT_TRUE(stats);
+  EXPECT_EQ(stats->pending, 2);
+  EXPECT_EQ(stats->oldest_created_at, 10);
+}
+
+TEST_F(outbox_store_test, leases_survive_a_restart_only_until_released) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  std::vector<outbox_entry> batch{entry("a1", "k", 10)};
+  ASSERT_TRUE(st_->delete_user("app1", "alice", batch));
+  ASSERT_EQ(claim(10).size(), 1u);
+  st_.reset();  // the process dies with a1 in flight
+  st_ = open_sqlite_store((dir_ / "p.db").string());
+  EXPECT_TRUE(claim(20).empty());
+  ASSERT_TRUE(st_->release_outbox_leases());
+  EXPECT_EQ(claim(20), std::vector<std::string>{"a1"});
+}
+
+TEST_F(outbox_store_test, a_dead_token_goes_with_the_outcome_and_follow_up_events) {
+  ASSERT_TRUE(st_->create_user(user("app1", "bob")));
+  ASSERT_TRUE(st_->put_push_token("app1", "bob", {"fcm", "tok", 1}));
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  std::vector<outbox_entry> batch{entry("p1", "k", 10, outbox_kind::push)};
+  ASSERT_TRUE(st_->delete_user("app1", "alice", batch));
+  auto e = *st_->find_outbox("app1", "p1");
+  e.state = delivery_state::failed;
+  delivery_result r{e, {entry("f1", "f1", 11)}, std::array<std::string, 3>{"bob", "fcm", "tok"}};
+  ASSERT_TRUE(st_->complete_delivery(r));
+  EXPECT_TRUE(st_->list_push_tokens("app1", "bob")->empty());
+  EXPECT_TRUE(st_->find_outbox("app1", "f1"));
+  // Push entries are not listed as webhook deliveries.
+  EXPECT_EQ(st_->list_outbox("app1", outbox_kind::webhook, std::nullopt, 0, 10)->size(), 1u);
+}
+
+TEST_F(outbox_store_test, finished_entries_are_pruned_after_their_time) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  std::vector<outbox_entry> batch{entry("a1", "k1", 10), entry("a2", "k2", 10)};
+  ASSERT_TRUE(st_->delete_user("app1", "alice", batch));
+  auto e = *st_->find_outbox("app1", "a1");
+  e.state = delivery_state::delivered;
+  e.next_attempt_at = 100;  // finished at 100
+  ASSERT_TRUE(st_->complete_delivery({e, {}, std::nullopt}));
+  EXPECT_EQ(*st_->prune_outbox(100, 0), 0);
+  EXPECT_EQ(*st_->prune_outbox(101, 0), 1);
+  EXPECT_TRUE(st_->find_outbox("app1", "a2"));  // pending entries are never pruned
 }
 
 }  // namespace

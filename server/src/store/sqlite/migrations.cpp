@@ -99,7 +99,37 @@ CREATE TABLE meta (
 );
 )sql";
 
-constexpr std::array<std::string_view, 3> all{v1, v2, v3};
+// Webhook and push outbox (issue 5). Apps made before it get a webhook secret here; SQLite's
+// randomblob() draws from its CSPRNG seeded by the operating system.
+constexpr std::string_view v4 = R"sql(
+CREATE TABLE outbox (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_id        TEXT NOT NULL UNIQUE,
+  app_id          TEXT NOT NULL REFERENCES apps(app_id) ON DELETE CASCADE,
+  kind            INTEGER NOT NULL,
+  order_key       TEXT NOT NULL,
+  event           TEXT NOT NULL,
+  payload         TEXT NOT NULL,
+  state           INTEGER NOT NULL,
+  attempts        INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  give_up_at      INTEGER NOT NULL,
+  leased_until    INTEGER,
+  last_status     INTEGER,
+  last_error      TEXT,
+  finished_at     INTEGER
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE state=0;
+CREATE INDEX outbox_order ON outbox(app_id, order_key, seq) WHERE state=0;
+CREATE INDEX outbox_list ON outbox(app_id, kind, seq);
+CREATE INDEX outbox_finished ON outbox(state, finished_at) WHERE state>0;
+UPDATE apps SET settings=json_set(settings, '$.webhook_secret',
+                                  'whsec_' || lower(hex(randomblob(24))))
+ WHERE json_extract(settings, '$.webhook_secret') IS NULL;
+)sql";
+
+constexpr std::array<std::string_view, 4> all{v1, v2, v3, v4};
 }  // namespace
 
 std::span<const std::string_view> sqlite_migrations() {

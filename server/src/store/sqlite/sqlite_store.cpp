@@ -9,8 +9,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 namespace parley::store {
@@ -94,6 +94,22 @@ std::string encode_settings(const app_settings& s) {
     o["webhook_url"] = *s.webhook_url;
   else
     o["webhook_url"] = nullptr;
+  o["webhook_secret"] = s.webhook_secret;
+  boost::json::object push;
+  if (const auto& a = s.push.apns)
+    push["apns"] = {{"key_id", a->key_id},
+                    {"team_id", a->team_id},
+                    {"bundle_id", a->bundle_id},
+                    {"private_key", a->private_key},
+                    {"sandbox", a->sandbox}};
+  if (const auto& f = s.push.fcm)
+    push["fcm"] = {{"project_id", f->project_id},
+                   {"client_email", f->client_email},
+                   {"private_key_id", f->private_key_id},
+                   {"private_key", f->private_key},
+                   {"token_uri", f->token_uri}};
+  if (s.push.webhook_url) push["webhook_url"] = *s.push.webhook_url;
+  o["push"] = std::move(push);
   return boost::json::serialize(o);
 }
 
@@ -106,11 +122,34 @@ app_settings decode_settings(const std::string& text) {
   auto int_of = [&](const char* k, int& out) {
     if (auto p = o.if_contains(k); p && p->is_int64()) out = static_cast<int>(p->as_int64());
   };
+  auto str_of = [](const boost::json::object& from, const char* k) {
+    auto p = from.if_contains(k);
+    return p && p->is_string() ? std::string(p->as_string()) : std::string();
+  };
   int_of("ringing_timeout_s", s.ringing_timeout_s);
   int_of("connection_timeout_s", s.connection_timeout_s);
   int_of("reconnect_grace_s", s.reconnect_grace_s);
   if (auto p = o.if_contains("webhook_url"); p && p->is_string())
     s.webhook_url = std::string(p->as_string());
+  s.webhook_secret = str_of(o, "webhook_secret");
+  if (auto p = o.if_contains("push"); p && p->is_object()) {
+    const auto& push = p->as_object();
+    if (auto a = push.if_contains("apns"); a && a->is_object()) {
+      const auto& ao = a->as_object();
+      auto sandbox = ao.if_contains("sandbox");
+      s.push.apns = apns_settings{str_of(ao, "key_id"), str_of(ao, "team_id"),
+                                  str_of(ao, "bundle_id"), str_of(ao, "private_key"),
+                                  sandbox && sandbox->is_bool() && sandbox->as_bool()};
+    }
+    if (auto f = push.if_contains("fcm"); f && f->is_object()) {
+      const auto& fo = f->as_object();
+      s.push.fcm = fcm_settings{str_of(fo, "project_id"), str_of(fo, "client_email"),
+                                str_of(fo, "private_key_id"), str_of(fo, "private_key"),
+                                str_of(fo, "token_uri")};
+    }
+    if (auto w = push.if_contains("webhook_url"); w && w->is_string())
+      s.push.webhook_url = std::string(w->as_string());
+  }
   return s;
 }
 
@@ -281,7 +320,8 @@ class sqlite_store final : public store {
   }
 
   result<std::vector<std::string>> delete_user(const std::string& app_id,
-                                               const std::string& user_id) override {
+                                               const std::string& user_id,
+                                               std::span<const outbox_entry> outbox) override {
     std::lock_guard lock(mutex_);
     transaction tx(*this);
     auto ended = session_hashes("SELECT key_hash FROM sessions WHERE app_id=? AND user_id=?",
@@ -297,6 +337,7 @@ class sqlite_store final : public store {
     auto s = prepare("DELETE FROM users WHERE app_id=? AND user_id=?");
     s.bind(1, app_id).bind(2, user_id);
     if (auto r = changed_one(s.step(), "user_not_found"); !r) return r.error();
+    if (auto r = insert_outbox(outbox); !r) return r.error();
     if (auto r = tx.commit(); !r) return r.error();
     return ended;
   }
@@ -482,12 +523,19 @@ class sqlite_store final : public store {
   "ended_at,result,ended_by,custom_items,caller_conn,caller_device,caller_lost_at,"        \
   "callee_conn,callee_device,callee_lost_at,ringing_ms,connection_ms,grace_ms,deadline,version"
 
-  result<void> create_call(const call_record& c) override {
+  result<void> create_call(const call_record& c, std::span<const outbox_entry> outbox) override {
     std::lock_guard lock(mutex_);
-    auto s = prepare("INSERT INTO calls(" PARLEY_CALL_COLUMNS
-                     ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    bind_call(s, c);
-    return done(s.step());
+    std::optional<transaction> tx;
+    if (!outbox.empty()) tx.emplace(*this);
+    {
+      auto s = prepare("INSERT INTO calls(" PARLEY_CALL_COLUMNS
+                       ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+      bind_call(s, c);
+      if (auto r = done(s.step()); !r) return r.error();
+    }
+    if (!tx) return {};
+    if (auto r = insert_outbox(outbox); !r) return r.error();
+    return tx->commit();
   }
 
   result<call_record> find_call(const std::string& app_id, const std::string& call_id) override {
@@ -500,8 +548,10 @@ class sqlite_store final : public store {
     return db_failure(rc);
   }
 
-  result<bool> update_call(const call_record& c) override {
+  result<bool> update_call(const call_record& c, std::span<const outbox_entry> outbox) override {
     std::lock_guard lock(mutex_);
+    std::optional<transaction> tx;
+    if (!outbox.empty()) tx.emplace(*this);
     auto s = prepare(
         "UPDATE calls SET call_id=?1,app_id=?2,caller_id=?3,callee_id=?4,is_video=?5,state=?6,"
         "created_at=?7,accepted_at=?8,connected_at=?9,ended_at=?10,result=?11,ended_by=?12,"
@@ -512,7 +562,11 @@ class sqlite_store final : public store {
     s.bind(25, c.version - 1);
     int rc = s.step();
     if (rc != SQLITE_DONE) return db_failure(rc);
-    return sqlite3_changes(db_) == 1;
+    if (sqlite3_changes(db_) != 1) return false;  // lost the race: the transaction rolls back
+    if (!tx) return true;
+    if (auto r = insert_outbox(outbox); !r) return r.error();
+    if (auto r = tx->commit(); !r) return r.error();
+    return true;
   }
 
   result<std::vector<call_record>> ongoing_calls(const std::string& app_id,
@@ -577,7 +631,173 @@ class sqlite_store final : public store {
     return read_calls(s);
   }
 
+  // ---- outbox ----
+
+#define PARLEY_OUTBOX_COLUMNS                                                   \
+  "seq,event_id,app_id,kind,order_key,event,payload,state,attempts,created_at," \
+  "next_attempt_at,give_up_at,last_status,last_error"
+
+  result<std::vector<outbox_entry>> claim_due_outbox(millis now, millis lease_until,
+                                                     int limit) override {
+    std::lock_guard lock(mutex_);
+    transaction tx(*this);
+    std::vector<outbox_entry> out;
+    {
+      // The order index makes "no earlier pending entry with my key" one probe per row.
+      auto s = prepare("SELECT " PARLEY_OUTBOX_COLUMNS
+                       " FROM outbox o WHERE state=0 AND next_attempt_at<=?1"
+                       " AND (leased_until IS NULL OR leased_until<=?1)"
+                       " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.state=0"
+                       " AND p.app_id=o.app_id AND p.order_key=o.order_key AND p.seq<o.seq)"
+                       " ORDER BY next_attempt_at, seq LIMIT ?2");
+      s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_outbox(s));
+      if (rc != SQLITE_DONE) return db_failure(rc);
+    }
+    for (const auto& e : out) {
+      auto s = prepare("UPDATE outbox SET leased_until=? WHERE seq=?");
+      s.bind(1, lease_until).bind(2, e.seq);
+      if (auto r = done(s.step()); !r) return r.error();
+    }
+    if (auto r = tx.commit(); !r) return r.error();
+    return out;
+  }
+
+  result<void> release_outbox_leases() override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("UPDATE outbox SET leased_until=NULL WHERE leased_until IS NOT NULL");
+    return done(s.step());
+  }
+
+  result<void> complete_delivery(const delivery_result& r) override {
+    std::lock_guard lock(mutex_);
+    transaction tx(*this);
+    const auto& e = r.entry;
+    {
+      auto s = prepare(
+          "UPDATE outbox SET state=?,attempts=?,next_attempt_at=?,last_status=?,last_error=?,"
+          "leased_until=NULL,finished_at=? WHERE seq=?");
+      s.bind(1, static_cast<std::int64_t>(e.state)).bind(2, static_cast<std::int64_t>(e.attempts));
+      s.bind(3, e.next_attempt_at);
+      if (e.last_status)
+        s.bind(4, static_cast<std::int64_t>(*e.last_status));
+      else
+        s.bind(4, std::optional<millis>{});
+      s.bind(5, e.last_error);
+      s.bind(6, e.state == delivery_state::pending ? std::optional<millis>{}
+                                                   : std::optional<millis>{e.next_attempt_at});
+      s.bind(7, e.seq);
+      if (auto x = done(s.step()); !x) return x.error();
+    }
+    if (r.remove_push_token) {
+      const auto& [user_id, type, token] = *r.remove_push_token;
+      auto s =
+          prepare("DELETE FROM push_tokens WHERE app_id=? AND user_id=? AND type=? AND token=?");
+      s.bind(1, e.app_id).bind(2, user_id).bind(3, type).bind(4, token);
+      if (auto x = done(s.step()); !x) return x.error();
+    }
+    if (auto x = insert_outbox(r.add); !x) return x.error();
+    return tx.commit();
+  }
+
+  result<outbox_entry> find_outbox(const std::string& app_id,
+                                   const std::string& event_id) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT " PARLEY_OUTBOX_COLUMNS " FROM outbox WHERE event_id=? AND app_id=?");
+    s.bind(1, event_id).bind(2, app_id);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) return read_outbox(s);
+    if (rc == SQLITE_DONE) return fail(errc::not_found, "event_not_found");
+    return db_failure(rc);
+  }
+
+  result<std::vector<outbox_entry>> list_outbox(const std::string& app_id, outbox_kind kind,
+                                                std::optional<delivery_state> state,
+                                                std::int64_t after_seq, int limit) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT " PARLEY_OUTBOX_COLUMNS
+                     " FROM outbox WHERE app_id=? AND kind=? AND seq>? AND (?4 IS NULL OR state=?4)"
+                     " ORDER BY seq LIMIT ?5");
+    s.bind(1, app_id).bind(2, static_cast<std::int64_t>(kind)).bind(3, after_seq);
+    s.bind(4, state ? std::optional<millis>{static_cast<std::int64_t>(*state)}
+                    : std::optional<millis>{});
+    s.bind(5, static_cast<std::int64_t>(limit));
+    std::vector<outbox_entry> out;
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_outbox(s));
+    if (rc != SQLITE_DONE) return db_failure(rc);
+    return out;
+  }
+
+  result<outbox_entry> retry_outbox(const std::string& app_id, const std::string& event_id,
+                                    millis now, millis give_up_at) override {
+    std::lock_guard lock(mutex_);
+    {
+      auto s = prepare(
+          "UPDATE outbox SET state=0,next_attempt_at=?,give_up_at=?,finished_at=NULL"
+          " WHERE event_id=? AND app_id=?");
+      s.bind(1, now).bind(2, give_up_at).bind(3, event_id).bind(4, app_id);
+      if (auto r = changed_one(s.step(), "event_not_found"); !r) return r.error();
+    }
+    auto s = prepare("SELECT " PARLEY_OUTBOX_COLUMNS " FROM outbox WHERE event_id=?");
+    s.bind(1, event_id);
+    int rc = s.step();
+    if (rc == SQLITE_ROW) return read_outbox(s);
+    return db_failure(rc);
+  }
+
+  result<outbox_stats> outbox_pending_stats(outbox_kind kind) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare("SELECT count(*), min(created_at) FROM outbox WHERE state=0 AND kind=?");
+    s.bind(1, static_cast<std::int64_t>(kind));
+    int rc = s.step();
+    if (rc != SQLITE_ROW) return db_failure(rc);
+    return outbox_stats{s.int64(0), s.opt_int64(1)};
+  }
+
+  result<int> prune_outbox(millis delivered_before, millis failed_before) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "DELETE FROM outbox WHERE (state=1 AND finished_at<?) OR (state=2 AND finished_at<?)");
+    s.bind(1, delivered_before).bind(2, failed_before);
+    if (auto r = done(s.step()); !r) return r.error();
+    return sqlite3_changes(db_);
+  }
+
  private:
+  result<void> insert_outbox(std::span<const outbox_entry> entries) {
+    for (const auto& e : entries) {
+      auto s = prepare(
+          "INSERT INTO outbox(event_id,app_id,kind,order_key,event,payload,state,attempts,"
+          "created_at,next_attempt_at,give_up_at) VALUES(?,?,?,?,?,?,0,0,?,?,?)");
+      s.bind(1, e.event_id).bind(2, e.app_id).bind(3, static_cast<std::int64_t>(e.kind));
+      s.bind(4, e.order_key).bind(5, e.event).bind(6, e.payload).bind(7, e.created_at);
+      s.bind(8, e.next_attempt_at).bind(9, e.give_up_at);
+      if (auto r = done(s.step()); !r) return r.error();
+    }
+    return {};
+  }
+
+  static outbox_entry read_outbox(const stmt& s) {
+    outbox_entry e;
+    e.seq = s.int64(0);
+    e.event_id = s.text(1);
+    e.app_id = s.text(2);
+    e.kind = static_cast<outbox_kind>(s.int64(3));
+    e.order_key = s.text(4);
+    e.event = s.text(5);
+    e.payload = s.text(6);
+    e.state = static_cast<delivery_state>(s.int64(7));
+    e.attempts = static_cast<int>(s.int64(8));
+    e.created_at = s.int64(9);
+    e.next_attempt_at = s.int64(10);
+    e.give_up_at = s.int64(11);
+    if (auto st = s.opt_int64(12)) e.last_status = static_cast<int>(*st);
+    e.last_error = s.opt_text(13);
+    return e;
+  }
+
   // Rolls back unless committed. Nested use is not needed: each store call is one unit.
   class transaction {
    public:

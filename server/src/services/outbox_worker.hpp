@@ -1,0 +1,98 @@
+#pragma once
+// The delivery thread: sends due outbox entries (webhooks, and pushes through APNs, FCM or the
+// app's push gateway), records each outcome in the store, retries with backoff, deletes dead
+// push tokens and gives up where docs/protocol.md says. Many deliveries run at once on one
+// thread (libcurl multi); entries that share an order key go one at a time, in order.
+
+#include "common/metrics.hpp"
+#include "outbound/http_client.hpp"
+#include "services/outbox.hpp"
+#include "services/push/apns.hpp"
+#include "services/push/fcm.hpp"
+#include "store/store.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace parley::services {
+
+struct outbox_worker_config {
+  std::string apns_url = "https://api.push.apple.com";
+  std::string apns_sandbox_url = "https://api.sandbox.push.apple.com";
+  std::string fcm_url = "https://fcm.googleapis.com";
+  std::string fcm_oauth_url;  // empty: the service account's token_uri
+  std::string ca_file;        // extra CA bundle for outbound TLS
+  int max_in_flight = 64;
+  std::chrono::milliseconds request_timeout{10'000};
+};
+
+// "t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>"
+std::string parley_signature(std::string_view secret, std::int64_t t_s, std::string_view body);
+
+// Retry delay after `attempts` failed attempts: 1 s doubling, at most 5 minutes.
+millis retry_delay_ms(int attempts);
+
+class outbox_worker {
+ public:
+  outbox_worker(store::store& st, outbox_composer& composer, metrics& m,
+                outbox_worker_config config);
+  ~outbox_worker();
+  outbox_worker(const outbox_worker&) = delete;
+  outbox_worker& operator=(const outbox_worker&) = delete;
+
+  // Starts the thread (leases left by a previous process are released first).
+  void start();
+  // Stops taking entries, waits at most `grace` for deliveries in flight, and joins. What is
+  // left stays pending in the store for the next process.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
+  // Something was queued: look now instead of at the next poll.
+  void wake();
+
+ private:
+  struct in_flight {
+    store::outbox_entry entry;
+    std::string provider;  // metrics label: "webhook" for webhooks too
+    std::optional<push::apns_credentials> apns;
+    std::optional<push::fcm_credentials> fcm;
+  };
+
+  void run();
+  void dispatch(store::outbox_entry e, millis now);
+  void dispatch_webhook(store::outbox_entry e, const store::app_record& app, millis now);
+  void dispatch_push(store::outbox_entry e, const store::app_record& app, millis now);
+  void on_response(const outbound::response& r, millis now);
+  void on_webhook_response(in_flight f, const outbound::response& r, millis now);
+  void on_push_response(in_flight f, const outbound::response& r, millis now);
+  // Records an attempt that did not deliver: retry after the delay, or give up.
+  void retry_or_give_up(in_flight f, std::optional<int> status, std::string error,
+                        std::optional<int> retry_after_s, millis now);
+  // A push that ends without delivery: failed, with push.failed, maybe deleting the token.
+  void push_given_up(const store::outbox_entry& e, std::optional<int> status,
+                     const std::string& reason, const std::string& outcome, bool delete_token,
+                     millis now);
+  void finish(store::delivery_result r);
+  void refresh_gauges(millis now);
+
+  store::store& store_;
+  outbox_composer& composer_;
+  metrics& metrics_;
+  outbox_worker_config config_;
+  std::unique_ptr<outbound::http_client> http_;
+  push::apns_client apns_;
+  push::fcm_client fcm_;
+  std::map<std::uint64_t, in_flight> in_flight_;
+  std::uint64_t next_tag_ = 1;
+  millis next_gauges_at_ = 0;
+  millis next_prune_at_ = 0;
+
+  std::atomic<bool> stopping_{false};
+  std::chrono::milliseconds grace_{2000};
+  std::thread thread_;
+};
+
+}  // namespace parley::services
