@@ -77,7 +77,7 @@ const parleyBody = JSON.stringify({ parley: { type: 'incoming_call', call_id: ra
 /** An HTTPS request with the test CA (node:https, HTTP/1.1). */
 function httpsReq(url, { method = 'POST', headers = {}, body = '', alpn } = {}) {
   return new Promise((resolve, reject) => {
-    const req = https.request(url, { method, headers, ca: cert.certPem, ALPNProtocols: alpn }, (res) => {
+    const req = https.request(url, { method, headers, ca: cert.certPem, ALPNProtocols: alpn, agent: false }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -111,7 +111,7 @@ test('the test certificate: PEM files for 127.0.0.1 and localhost, trusted as it
   // Without the CA it is refused.
   await assert.rejects(
     new Promise((resolve, reject) => {
-      const req = https.request(`${fcm.url}/nope`, { method: 'GET' }, resolve);
+      const req = https.request(`${fcm.url}/nope`, { method: 'GET', agent: false }, resolve);
       req.on('error', reject);
       req.end();
     }),

@@ -64,6 +64,8 @@ export class FcmStandin {
     this.grants = 0;
     this.sockets = new Set();
     this.server = https.createServer({ key: cert.keyPem, cert: cert.certPem }, (req, res) => this.onRequest(req, res));
+    // Idle connections stay open long enough that a client reusing one never races its close.
+    this.server.keepAliveTimeout = 65000;
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));

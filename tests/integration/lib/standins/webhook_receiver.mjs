@@ -79,7 +79,8 @@ export class WebhookReceiver {
     this.hanging = new Set();
     this.isUp = false;
     this.server = http.createServer((req, res) => this.onRequest(req, res));
-    this.server.keepAliveTimeout = 30000;
+    // Idle connections stay open long enough that a client reusing one never races its close.
+    this.server.keepAliveTimeout = 65000;
     this.server.on('connection', (s) => {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
