@@ -640,7 +640,6 @@ class sqlite_store final : public store {
   result<std::vector<outbox_entry>> claim_due_outbox(millis now, millis lease_until,
                                                      int limit) override {
     std::lock_guard lock(mutex_);
-    transaction tx(*this);
     std::vector<outbox_entry> out;
     {
       // The order index makes "no earlier pending entry with my key" one probe per row.
@@ -655,6 +654,10 @@ class sqlite_store final : public store {
       while ((rc = s.step()) == SQLITE_ROW) out.push_back(read_outbox(s));
       if (rc != SQLITE_DONE) return db_failure(rc);
     }
+    // Polled often: only a claim that takes something writes. The mutex keeps this process's
+    // other writers out between the read and the lease.
+    if (out.empty()) return out;
+    transaction tx(*this);
     for (const auto& e : out) {
       auto s = prepare("UPDATE outbox SET leased_until=? WHERE seq=?");
       s.bind(1, lease_until).bind(2, e.seq);
