@@ -61,13 +61,21 @@ void client::disconnect_websocket() {
 }
 
 void client::deauthenticate(std::function<void(result<void>)> done) {
-  impl_->deauthenticate(std::move(done));
+  impl_->deauthenticate({}, std::move(done));
 }
 
 std::future<void> client::deauthenticate() {
+  return deauthenticate(deauth_options{});
+}
+
+void client::deauthenticate(deauth_options options, std::function<void(result<void>)> done) {
+  impl_->deauthenticate(options, std::move(done));
+}
+
+std::future<void> client::deauthenticate(deauth_options options) {
   auto promise = std::make_shared<std::promise<void>>();
   auto future = promise->get_future();
-  impl_->deauthenticate(fulfil(promise));
+  impl_->deauthenticate(options, fulfil(promise));
   return future;
 }
 
@@ -105,6 +113,15 @@ std::future<void> client::unregister_all_push_tokens(push_token_type type) {
   auto future = promise->get_future();
   impl_->push_token(false, std::nullopt, type, fulfil(promise));
   return future;
+}
+
+result<std::shared_ptr<call>> client::handle_push_payload(std::string_view payload) {
+  return impl_->handle_push_payload(payload);
+}
+
+void client::handle_push_payload(std::string_view payload,
+                                 std::function<void(result<std::shared_ptr<call>>)> done) {
+  impl_->handle_push_payload(std::string(payload), std::move(done));
 }
 
 std::uint64_t client::add_connection_listener(std::shared_ptr<connection_listener> listener) {

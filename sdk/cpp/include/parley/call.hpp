@@ -126,6 +126,10 @@ class call : public std::enable_shared_from_this<call> {
   // Replaces the listener (nullptr: none). Events that came before it was set are not replayed.
   void set_listener(std::shared_ptr<call_listener> listener);
 
+  // accept, decline and end of a call made from a push (client::handle_push_payload) that are
+  // called before the client's WebSocket was welcomed are held, in order, and sent once it is;
+  // docs/sdk-cpp.md, "Calls from a push", has the rules (when they fail instead, and with what).
+  //
   // Callee, while ringing: take the call on this device. Errors: invalid_call_state (another
   // device accepted, or it ended), forbidden, network_error.
   void accept(std::function<void(result<void>)> done);

@@ -69,6 +69,13 @@ struct client_options {
   std::function<void(log_level, std::string_view)> logger;
 };
 
+struct deauth_options {
+  // Before the session ends, remove from the server every push token this client registered in
+  // it (register_push_token; the list is kept in the state file), so the device stops receiving
+  // pushes for this user.
+  bool unregister_push_tokens = false;
+};
+
 class client {
  public:
   client();
@@ -108,6 +115,12 @@ class client {
   // a failed server call is reported too, after the local state was cleared.
   void deauthenticate(std::function<void(result<void>)> done);
   std::future<void> deauthenticate();
+  // The same, with options. unregister_push_tokens: first DELETE each push token this client
+  // registered in the session (one already gone counts as removed); the session is ended and
+  // cleared whatever those answers were, and the first failure (of a token, else of the session)
+  // is reported.
+  void deauthenticate(deauth_options options, std::function<void(result<void>)> done);
+  std::future<void> deauthenticate(deauth_options options);
 
   // Push tokens of this user's device. A token held by another user of the app moves to this one.
   void register_push_token(std::string token, push_token_type type,
@@ -119,6 +132,25 @@ class client {
   // Removes every token of `type` of this user.
   void unregister_all_push_tokens(push_token_type type, std::function<void(result<void>)> done);
   std::future<void> unregister_all_push_tokens(push_token_type type);
+
+  // A push as the app received it (docs/sdk-cpp.md, "Calls from a push"): the JSON text of the
+  // provider's payload ({"parley": {...}} from APNs, {"parley": "<JSON text>"} from FCM data) or
+  // of the `parley` object itself. Needs init() only: no session, no connection.
+  // - incoming_call: the ringing call, made at once; incoming-call listeners hear on_ringing
+  //   before this returns. The same call id again (by push, welcome or `ringing`) is the same
+  //   call object and no second on_ringing. Its accept/decline/end wait for the WebSocket's
+  //   welcome when called before it.
+  // - call_cancel: the call, now ended with the push's `reason` (on_ended fired), or still going
+  //   when this device accepted it; nullptr when this client has no such call.
+  // Errors: not_initialized; invalid_request for a payload that is not one of these (field():
+  // what is wrong), for another app or another signed-in user, and for an incoming call whose
+  // ringing_deadline has passed (field() "ringing_deadline"); invalid_call_state for an incoming
+  // call that already ended on this client.
+  // The first form runs on the io thread and waits for it (inline when called there); the second
+  // answers on the io thread.
+  result<std::shared_ptr<call>> handle_push_payload(std::string_view payload);
+  void handle_push_payload(std::string_view payload,
+                           std::function<void(result<std::shared_ptr<call>>)> done);
 
   // Listeners are kept (shared ownership) until removed. The id is for remove_connection_listener.
   std::uint64_t add_connection_listener(std::shared_ptr<connection_listener> listener);

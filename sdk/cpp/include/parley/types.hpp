@@ -49,6 +49,11 @@ struct call_info {
   std::optional<std::string> ended_by;
   std::optional<std::int64_t> duration_ms;
   std::map<std::string, std::string> custom_items;
+  // Known only from a push (client::handle_push_payload): the caller's nickname and when the call
+  // stops ringing. The server's call object carries neither; they are kept when a later view of
+  // the call from the server replaces the rest.
+  std::optional<std::string> caller_nickname;
+  std::optional<std::int64_t> ringing_deadline;
 
   friend bool operator==(const call_info&, const call_info&) = default;
 };

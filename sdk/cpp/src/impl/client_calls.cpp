@@ -133,30 +133,72 @@ void client_impl::call_command(std::shared_ptr<call> c, std::string type, json::
                                std::function<void(result<json::object>)> done) {
   post([c = std::move(c), type = std::move(type), fields = std::move(fields),
         done = std::move(done)](client_impl& self) mutable {
-    fields["type"] = type;
-    fields["call_id"] = c->id();
-    self.ws_request(std::move(fields),
-                    [weak = self.weak_from_this(), c, type, done](result<json::object> answer) {
-                      auto alive = weak.lock();
-                      if (!alive) return done(gone_error());
-                      if (!answer) return done(answer);
-                      // Acks with the call after the request: take it, and act on what it says.
-                      if (const auto* call_json = get_object(answer.value(), "call")) {
-                        if (auto info = call_from_json(*call_json)) {
-                          if (info->state == "ended") {
-                            alive->call_ended(c, *info);
-                          } else {
-                            alive->update_call(c, *info);
-                            if (type == "accept") {
-                              alive->call_accepted(c);
-                              alive->start_media(c, false);
-                            }
-                          }
-                        }
-                      }
-                      done(std::move(answer));
-                    });
+    self.run_call_command(std::move(c), std::move(type), std::move(fields), std::move(done));
   });
+}
+
+void client_impl::run_call_command(std::shared_ptr<call> c, std::string type, json::object fields,
+                                   std::function<void(result<json::object>)> done) {
+  auto& io = *c->io_;
+  bool holdable = type == "accept" || type == "decline" || type == "end";
+  // A call that ended here is over for this device: even when the server's call goes on (another
+  // device accepted it), an `end` from here must not hang up that device's conversation.
+  if (holdable && io.ended_notified) {
+    auto ended_as = c->end_result().value_or(call_end_result::unknown);
+    return done(error(error_code::invalid_call_state,
+                      "the call has ended (" + std::string(to_string(ended_as)) + ")"));
+  }
+  // A call from a push may be answered before the client has a session or a connection (the
+  // native call screen shows at once): its accept, decline and end wait for the welcome, in
+  // order. Once the server listed the call it is like any other.
+  if (holdable && io.from_push && !io.confirmed && !welcomed()) {
+    if (auto failure = precondition(false)) return done(*failure);
+    log(log_level::info, "call " + c->id() + ": " + type + " held until the WebSocket is welcomed");
+    held_.push_back({std::move(c), std::move(type), std::move(fields), std::move(done)});
+    return;
+  }
+  send_call_command(std::move(c), std::move(type), std::move(fields), std::move(done));
+}
+
+void client_impl::send_call_command(std::shared_ptr<call> c, std::string type, json::object fields,
+                                    std::function<void(result<json::object>)> done) {
+  fields["type"] = type;
+  fields["call_id"] = c->id();
+  // An accept under way makes a cancel push with other_device_accepted this device's own.
+  if (type == "accept") ++c->io_->accepts_in_flight;
+  ws_request(std::move(fields),
+             [weak = weak_from_this(), c, type, done](result<json::object> answer) {
+               auto alive = weak.lock();
+               if (!alive) return done(gone_error());
+               auto& io = *c->io_;
+               if (type == "accept") --io.accepts_in_flight;
+               if (!answer) {
+                 // A push call the server will not act on has ended (or was never this user's): end
+                 // it with the server's end result first, then report the server's error.
+                 auto code = answer.err().code();
+                 if (io.from_push && !io.confirmed && !io.ended_notified &&
+                     (code == error_code::invalid_call_state || code == error_code::not_found ||
+                      code == error_code::forbidden))
+                   return alive->resolve_end(c, [done, answer] { done(answer); });
+                 return done(answer);
+               }
+               if (io.from_push) io.confirmed = true;
+               // Acks with the call after the request: take it, and act on what it says.
+               if (const auto* call_json = get_object(answer.value(), "call")) {
+                 if (auto info = call_from_json(*call_json)) {
+                   if (info->state == "ended") {
+                     alive->call_ended(c, *info);
+                   } else {
+                     alive->update_call(c, *info);
+                     if (type == "accept") {
+                       alive->call_accepted(c);
+                       alive->start_media(c, false);
+                     }
+                   }
+                 }
+               }
+               done(std::move(answer));
+             });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,10 +231,18 @@ std::shared_ptr<call> client_impl::adopt_call(const call_info& info, bool* creat
   return c;
 }
 
+void client_impl::merge_info(call_info& into, const call_info& info) {
+  auto nickname = std::move(into.caller_nickname);
+  auto deadline = into.ringing_deadline;
+  into = info;
+  if (!into.caller_nickname) into.caller_nickname = std::move(nickname);
+  if (!into.ringing_deadline) into.ringing_deadline = deadline;
+}
+
 void client_impl::update_call(const std::shared_ptr<call>& c, const call_info& info) {
   std::lock_guard lock(c->mu_);
   if (c->info_.state == "ended") return;
-  c->info_ = info;
+  merge_info(c->info_, info);
 }
 
 void client_impl::fire(const std::shared_ptr<call>& c,
@@ -245,7 +295,7 @@ void client_impl::call_ended(const std::shared_ptr<call>& c, const call_info& in
   auto result = call_end_result_from_string(info.end_result.value_or(""));
   {
     std::lock_guard lock(c->mu_);
-    c->info_ = info;
+    merge_info(c->info_, info);
     c->info_.state = "ended";
     c->end_result_ = result;
   }
@@ -253,6 +303,8 @@ void client_impl::call_ended(const std::shared_ptr<call>& c, const call_info& in
     std::lock_guard lock(mu_);
     calls_.erase(c->id());
   }
+  ended_ids_.insert(c->id());
+  push_timers_.erase(c->id());
   if (auto engine = std::move(c->io_->engine)) engine->close();
   c->io_->engine.reset();
   c->io_->pending_candidates.clear();
@@ -300,8 +352,24 @@ void client_impl::on_calls_welcome(const json::object& welcome) {
     auto info = call_from_json(v);
     if (!info || info->state == "ended") continue;
     listed.insert(info->call_id);
-    bool created = false;
-    auto c = adopt_call(*info, &created);
+    auto known = find_call(info->call_id);
+    bool push_pending = known && known->io_->from_push && !known->io_->confirmed;
+    auto c = adopt_call(*info);
+    if (push_pending) {
+      // The call a push announced: the same object, and it does not ring again.
+      c->io_->confirmed = true;
+      if (info->state != "ringing" && info->callee_id == me) {
+        // Taken on another device before this one connected: over for this one, as the
+        // server's `ended` copy would have said.
+        auto ended = *info;
+        ended.state = "ended";
+        ended.end_result = "other_device_accepted";
+        ended.ended_by = info->callee_id;
+        ended.ended_at = info->accepted_at;
+        call_ended(c, ended);
+        continue;
+      }
+    }
     // A device that connects while a call rings for it (after a push, or a dropped connection)
     // learns of it here.
     if (info->state == "ringing" && info->callee_id == me) ring(c);
@@ -315,11 +383,19 @@ void client_impl::on_calls_welcome(const json::object& welcome) {
       if (!listed.count(id)) gone.push_back(c);
   }
   for (auto& c : gone) {
+    if (c->io_->from_push && !c->io_->confirmed) {
+      // A push call the server does not list: it ended before this connection (its held
+      // actions, sent below, will hear so from the server), or it was dialed after the welcome
+      // was made. The call log tells which, and how it ended.
+      if (!has_held(c)) resolve_end(c, {});
+      continue;
+    }
     auto info = c->info();
     info.state = "ended";
     info.end_result = "unknown";
     call_ended(c, info);
   }
+  flush_held();
 }
 
 void client_impl::on_call_event(const std::string& type, const json::object& message) {
@@ -338,7 +414,13 @@ void client_impl::on_call_event(const std::string& type, const json::object& mes
 
   if (type == "ringing") {
     if (!info || info->callee_id != my_user_id()) return;
-    if (!c) c = adopt_call(*info);
+    if (c) {
+      // Already known from a push: the same call, now with the server's view.
+      update_call(c, *info);
+      c->io_->confirmed = true;
+    } else {
+      c = adopt_call(*info);
+    }
     ring(c);
     return;
   }

@@ -135,6 +135,8 @@ void client_impl::shutdown() {
     // Their callbacks run on the io thread before it ends, with network_error.
     if (http_) http_->cancel_all();
     set_state(connection_state::disconnected);
+    fail_held(nullptr, shut_down_error());
+    push_timers_.clear();
     drop_calls();
   });
   loop_.shutdown();
@@ -170,6 +172,8 @@ void client_impl::init(std::string app_id, client_options options) {
       if (ws_ || conn_state_ != connection_state::disconnected)
         close_locally(disconnect_reason::closed_by_client, "the client was initialised again");
       if (http_) http_->cancel_all();
+      fail_held(nullptr,
+                error(error_code::network_error, "the client was initialised again meanwhile"));
     }
     ++epoch_;
 
@@ -237,7 +241,13 @@ void client_impl::authenticate(auth_params params, std::function<void(result<use
 void client_impl::finish_authenticate(std::uint64_t epoch, credential_kind kind,
                                       result<json::value> answer,
                                       const std::function<void(result<user>)>& done) {
-  if (!answer) return done(answer.err());
+  if (!answer) {
+    // The server refused the session that held actions of push calls were waiting for: they
+    // cannot be sent. A network failure leaves them waiting (the app may try again).
+    if (epoch == epoch_ && answer.err().code() != error_code::network_error)
+      fail_held(nullptr, answer.err());
+    return done(answer.err());
+  }
   if (epoch != epoch_ || shutting_down_)
     return done(error(error_code::network_error, "the client was initialised again meanwhile"));
 
@@ -264,7 +274,10 @@ void client_impl::finish_authenticate(std::uint64_t epoch, credential_kind kind,
     close_locally(disconnect_reason::closed_by_client, "a new session was authenticated");
   {
     std::lock_guard lock(mu_);
-    if (!st_.current_user || st_.current_user->user_id != u->user_id) st_.calls.clear();
+    if (!st_.current_user || st_.current_user->user_id != u->user_id) {
+      st_.calls.clear();
+      st_.push_tokens.clear();  // registered for the previous user
+    }
     st_.current_user = *u;
     st_.session_key = std::move(*key);
     st_.session_expires_at = expires_at;
@@ -276,22 +289,67 @@ void client_impl::finish_authenticate(std::uint64_t epoch, credential_kind kind,
   done(std::move(*u));
 }
 
-void client_impl::deauthenticate(void_callback done) {
-  post([done = std::move(done)](client_impl& self) {
+void client_impl::deauthenticate(deauth_options options, void_callback done) {
+  post([options, done = std::move(done)](client_impl& self) {
     if (auto failure = self.precondition(true)) return done(*failure);
     auto key = *self.st_.session_key;
-    self.api_call(
-        "DELETE", "/v1/session", std::nullopt, key,
-        [weak = self.weak_from_this(), epoch = self.epoch_, key, done](result<json::value> answer) {
-          auto alive = weak.lock();
-          if (!alive) return done(shut_down_error());
-          alive->finish_deauthenticate(epoch, key, std::move(answer), done);
-        });
+    auto end_session = [weak = self.weak_from_this(), epoch = self.epoch_, key,
+                        done](std::optional<error> token_failure) {
+      auto owner = weak.lock();
+      if (!owner) return done(shut_down_error());
+      owner->api_call("DELETE", "/v1/session", std::nullopt, key,
+                      [weak, epoch, key, token_failure, done](result<json::value> answer) {
+                        auto alive = weak.lock();
+                        if (!alive) return done(shut_down_error());
+                        alive->finish_deauthenticate(epoch, key, std::move(answer), token_failure,
+                                                     done);
+                      });
+    };
+    // The tokens go first: once the session has ended, nothing can remove them any more but
+    // the app's backend.
+    std::vector<registered_push_token> tokens;
+    if (options.unregister_push_tokens) {
+      std::lock_guard lock(self.mu_);
+      tokens = self.st_.push_tokens;
+    }
+    if (tokens.empty()) return end_session(std::nullopt);
+    self.remove_push_tokens(std::move(tokens), 0, key, std::nullopt, std::move(end_session));
   });
 }
 
+void client_impl::remove_push_tokens(std::vector<registered_push_token> tokens, std::size_t next,
+                                     std::string key, std::optional<error> failure,
+                                     std::function<void(std::optional<error>)> then) {
+  if (next >= tokens.size()) return then(std::move(failure));
+  auto target = "/v1/me/push_tokens/" + std::string(to_string(tokens[next].type)) + "/" +
+                encode_path_segment(tokens[next].token);
+  api_call(
+      "DELETE", std::move(target), std::nullopt, key,
+      [weak = weak_from_this(), tokens = std::move(tokens), next, key, failure = std::move(failure),
+       then = std::move(then)](result<json::value> answer) mutable {
+        auto alive = weak.lock();
+        if (!alive) return then(shut_down_error());
+        // A token the server no longer has (the provider reported it dead, or it moved to
+        // another user) is as removed as one deleted now.
+        if (answer || answer.err().code() == error_code::not_found) {
+          {
+            std::lock_guard lock(alive->mu_);
+            if (alive->st_.session_key == key)
+              alive->st_.forget_push_tokens(tokens[next].type, tokens[next].token);
+          }
+          alive->persist();
+        } else if (!failure) {
+          failure = answer.err();
+        }
+        alive->remove_push_tokens(std::move(tokens), next + 1, std::move(key), std::move(failure),
+                                  std::move(then));
+      });
+}
+
 void client_impl::finish_deauthenticate(std::uint64_t epoch, const std::string& key,
-                                        result<json::value> answer, const void_callback& done) {
+                                        result<json::value> answer,
+                                        std::optional<error> token_failure,
+                                        const void_callback& done) {
   // Cleared locally whatever the server said: the user asked to sign out. Unless the session
   // changed meanwhile (a new authenticate, or init for another app): that one stays.
   if (epoch == epoch_ && st_.session_key == key) {
@@ -303,11 +361,13 @@ void client_impl::finish_deauthenticate(std::uint64_t epoch, const std::string& 
     }
     persist();
     log(log_level::info, "deauthenticated");
+    fail_held(nullptr, error(error_code::not_authenticated, "the session was deauthenticated"));
   }
   // A session the server no longer knows is as ended as one it just ended.
   if (!answer && answer.err().code() != error_code::unauthorized &&
       answer.err().code() != error_code::session_expired)
     return done(answer.err());
+  if (token_failure) return done(*token_failure);
   done({});
 }
 
@@ -319,9 +379,25 @@ void client_impl::push_token(bool register_it, std::optional<std::string> token,
       return done(error(error_code::invalid_request, "the push token is empty"));
     auto target = "/v1/me/push_tokens/" + std::string(to_string(type));
     if (token) target += "/" + encode_path_segment(*token);
-    self.api_call(register_it ? "PUT" : "DELETE", std::move(target), std::nullopt,
-                  *self.st_.session_key, [done](result<json::value> answer) {
+    auto key = *self.st_.session_key;
+    self.api_call(register_it ? "PUT" : "DELETE", std::move(target), std::nullopt, key,
+                  [weak = self.weak_from_this(), register_it, token, type, key,
+                   done](result<json::value> answer) {
                     if (!answer) return done(answer.err());
+                    // Remembered for deauthenticate(unregister_push_tokens), in the session
+                    // that registered it.
+                    if (auto alive = weak.lock()) {
+                      {
+                        std::lock_guard lock(alive->mu_);
+                        if (alive->st_.session_key == key) {
+                          if (register_it)
+                            alive->st_.remember_push_token(type, *token);
+                          else
+                            alive->st_.forget_push_tokens(type, token);
+                        }
+                      }
+                      alive->persist();
+                    }
                     done({});
                   });
   });
@@ -468,6 +544,8 @@ void client_impl::on_closed(std::uint64_t generation, const ws_session::closed_i
                                      : error(error_code::unauthorized,
                                              "the server closed the connection (" +
                                                  std::string(to_string(*final_reason)) + ")");
+    // Held actions of push calls wait for a welcome that this session will not get.
+    if (*final_reason != disconnect_reason::replaced) fail_held(nullptr, waiter_error);
     enter_disconnected(d, waiter_error);
     return;
   }

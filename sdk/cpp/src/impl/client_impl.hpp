@@ -36,6 +36,12 @@ struct call_io {
   bool remote_description_set = false;
   std::vector<std::string> pending_candidates;  // remote ones that came before the description
   bool media_connected_sent = false;
+  // Calls made from a push (client_push.cpp).
+  bool from_push = false;     // made by handle_push_payload, before the server listed it
+  bool confirmed = false;     // since listed to this client (welcome, `ringing`) or acked
+  int accepts_in_flight = 0;  // accept requests sent and not answered
+  bool resolving = false;     // asking the call log how it ended
+  std::vector<std::function<void()>> after_resolve;  // run once that is known
 };
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
@@ -56,10 +62,15 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void authenticate(auth_params params, std::function<void(result<user>)> done);
   void connect_websocket(void_callback done);
   void disconnect_websocket();
-  void deauthenticate(void_callback done);
+  void deauthenticate(deauth_options options, void_callback done);
   // token std::nullopt: every token of the type.
   void push_token(bool register_it, std::optional<std::string> token, push_token_type type,
                   void_callback done);
+
+  // Pushes (client_push.cpp). The first form runs on the io thread and waits; the second posts.
+  result<std::shared_ptr<call>> handle_push_payload(std::string_view payload);
+  void handle_push_payload(std::string payload,
+                           std::function<void(result<std::shared_ptr<call>>)> done);
 
   std::uint64_t add_connection_listener(std::shared_ptr<connection_listener> listener);
   void remove_connection_listener(std::uint64_t id);
@@ -109,8 +120,14 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
                 std::optional<std::string> bearer, std::function<void(result<json::value>)> done);
   void finish_authenticate(std::uint64_t epoch, credential_kind kind, result<json::value> answer,
                            const std::function<void(result<user>)>& done);
+  // Deletes `tokens` (from index `next`) one after the other with the session `key`, forgetting
+  // each one removed; then `then` with the first failure.
+  void remove_push_tokens(std::vector<registered_push_token> tokens, std::size_t next,
+                          std::string key, std::optional<error> failure,
+                          std::function<void(std::optional<error>)> then);
   void finish_deauthenticate(std::uint64_t epoch, const std::string& key,
-                             result<json::value> answer, const void_callback& done);
+                             result<json::value> answer, std::optional<error> token_failure,
+                             const void_callback& done);
 
   void start_connect(bool reconnecting);
   void on_welcome(std::uint64_t generation, const json::object& welcome);
@@ -145,6 +162,31 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   void fire(const std::shared_ptr<call>& c, const std::function<void(call_listener&)>& f);
   std::string my_user_id() const;
   void send_refresh(std::optional<std::string> token);
+  bool welcomed() const { return ws_ && ws_->welcomed(); }
+  // Merges the server's `info` into the call's, keeping what only a push told.
+  static void merge_info(call_info& into, const call_info& info);
+
+  // The requests of parley::call on the io thread: held (push calls before the welcome) or sent.
+  void run_call_command(std::shared_ptr<call> c, std::string type, json::object fields,
+                        std::function<void(result<json::object>)> done);
+  void send_call_command(std::shared_ptr<call> c, std::string type, json::object fields,
+                         std::function<void(result<json::object>)> done);
+
+  // Pushes and held actions, io thread (client_push.cpp).
+  result<std::shared_ptr<call>> on_push(std::string_view payload);
+  result<std::shared_ptr<call>> push_incoming(const json::object& p);
+  result<std::shared_ptr<call>> push_cancel(const json::object& p);
+  void arm_push_deadline(const std::shared_ptr<call>& c);
+  void push_deadline_passed(const std::string& call_id);
+  // Sends the held actions, in order (after a welcome).
+  void flush_held();
+  // Fails the held actions of `c` (nullptr: all of them) with `err`.
+  void fail_held(const std::shared_ptr<call>& c, const error& err);
+  bool has_held(const std::shared_ptr<call>& c) const;
+  // A push call the server does not list (or refused an action on): ends it with its end result
+  // from the call log (`unknown` when not found), then runs `then`.
+  void resolve_end(const std::shared_ptr<call>& c, std::function<void()> then);
+  void finish_resolve(const std::shared_ptr<call>& c, std::optional<call_info> logged);
 
   // First member: destroyed last, so the io_context outlives every timer and socket below.
   transport::event_loop loop_;
@@ -177,6 +219,19 @@ class client_impl : public std::enable_shared_from_this<client_impl> {
   bool shutting_down_ = false;
   std::unordered_map<std::string, event_handler> event_handlers_;
   std::set<std::string> rung_;  // call ids on_ringing was fired for
+  // Call ids that ended on this client, or that a cancel push named before any incoming push:
+  // a late incoming push for one of them is refused.
+  std::set<std::string> ended_ids_;
+  // accept/decline/end of push calls waiting for the welcome, in the order they were called.
+  struct held_action {
+    std::shared_ptr<call> c;
+    std::string type;
+    json::object fields;
+    std::function<void(result<json::object>)> done;
+  };
+  std::vector<held_action> held_;
+  // Per push call not yet listed by the server: ends it locally once its ringing deadline passed.
+  std::map<std::string, std::unique_ptr<transport::timer>> push_timers_;
 };
 
 }  // namespace parley::detail

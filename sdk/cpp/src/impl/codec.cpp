@@ -149,23 +149,29 @@ std::optional<call_info> call_from_json(const json::value& v) {
   c.ended_by = get_string(o, "ended_by");
   c.duration_ms = get_int(o, "duration_ms");
   c.custom_items = string_map(get_object(o, "custom_items"));
+  // Not in the server's call object: the SDK's own, from a push (kept in the state file).
+  c.caller_nickname = get_string(o, "caller_nickname");
+  c.ringing_deadline = get_int(o, "ringing_deadline");
   return c;
 }
 
 json::object to_json(const call_info& c) {
-  return {{"call_id", c.call_id},
-          {"caller_id", c.caller_id},
-          {"callee_id", c.callee_id},
-          {"is_video", c.is_video},
-          {"state", c.state},
-          {"created_at", c.created_at},
-          {"accepted_at", optional_value(c.accepted_at)},
-          {"connected_at", optional_value(c.connected_at)},
-          {"ended_at", optional_value(c.ended_at)},
-          {"end_result", optional_value(c.end_result)},
-          {"ended_by", optional_value(c.ended_by)},
-          {"duration_ms", optional_value(c.duration_ms)},
-          {"custom_items", to_json(c.custom_items)}};
+  json::object o{{"call_id", c.call_id},
+                 {"caller_id", c.caller_id},
+                 {"callee_id", c.callee_id},
+                 {"is_video", c.is_video},
+                 {"state", c.state},
+                 {"created_at", c.created_at},
+                 {"accepted_at", optional_value(c.accepted_at)},
+                 {"connected_at", optional_value(c.connected_at)},
+                 {"ended_at", optional_value(c.ended_at)},
+                 {"end_result", optional_value(c.end_result)},
+                 {"ended_by", optional_value(c.ended_by)},
+                 {"duration_ms", optional_value(c.duration_ms)},
+                 {"custom_items", to_json(c.custom_items)}};
+  if (c.caller_nickname) o["caller_nickname"] = *c.caller_nickname;
+  if (c.ringing_deadline) o["ringing_deadline"] = *c.ringing_deadline;
+  return o;
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -41,9 +42,18 @@ credential_kind credential_from_string(std::string_view s) {
   return credential_kind::none;
 }
 
+std::optional<push_token_type> push_token_type_from_string(std::string_view s) {
+  for (auto t : {push_token_type::apns_voip, push_token_type::apns, push_token_type::fcm})
+    if (parley::to_string(t) == s) return t;
+  return std::nullopt;
+}
+
 json::object to_json(const stored_state& s) {
   json::array calls;
   for (const auto& c : s.calls) calls.emplace_back(detail::to_json(c));
+  json::array tokens;
+  for (const auto& t : s.push_tokens)
+    tokens.emplace_back(json::object{{"type", parley::to_string(t.type)}, {"token", t.token}});
   json::object o{{"version", format_version},
                  {"app_id", s.app_id},
                  {"device_id", s.device_id},
@@ -52,7 +62,8 @@ json::object to_json(const stored_state& s) {
                  {"session_expires_at", nullptr},
                  {"credential", to_string(s.credential)},
                  {"ice_servers", detail::to_json(s.ice_servers)},
-                 {"calls", std::move(calls)}};
+                 {"calls", std::move(calls)},
+                 {"push_tokens", std::move(tokens)}};
   if (s.current_user) o["user"] = detail::to_json(*s.current_user);
   if (s.session_key) o["session_key"] = *s.session_key;
   if (s.session_expires_at) o["session_expires_at"] = *s.session_expires_at;
@@ -72,6 +83,14 @@ stored_state from_json(const json::object& o) {
   if (const auto* calls = get_array(o, "calls"))
     for (const auto& c : *calls)
       if (auto call = call_from_json(c)) s.calls.push_back(std::move(*call));
+  if (const auto* tokens = get_array(o, "push_tokens")) {
+    for (const auto& t : *tokens) {
+      if (!t.is_object()) continue;
+      auto type = push_token_type_from_string(get_string(t.get_object(), "type").value_or(""));
+      auto token = get_string(t.get_object(), "token");
+      if (type && token && !token->empty()) s.remember_push_token(*type, *token);
+    }
+  }
   // A session needs both its key and its user; half of one is none.
   if (!s.current_user || !s.session_key) s.clear_session();
   return s;
@@ -86,6 +105,20 @@ void stored_state::clear_session() {
   credential = credential_kind::none;
   ice_servers.clear();
   calls.clear();
+  push_tokens.clear();
+}
+
+void stored_state::remember_push_token(push_token_type type, const std::string& token) {
+  registered_push_token entry{type, token};
+  if (std::find(push_tokens.begin(), push_tokens.end(), entry) == push_tokens.end())
+    push_tokens.push_back(std::move(entry));
+}
+
+void stored_state::forget_push_tokens(push_token_type type,
+                                      const std::optional<std::string>& token) {
+  std::erase_if(push_tokens, [&](const registered_push_token& t) {
+    return t.type == type && (!token || t.token == *token);
+  });
 }
 
 bool adopt_app(stored_state& state, const std::string& app_id) {

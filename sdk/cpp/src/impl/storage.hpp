@@ -17,6 +17,15 @@ namespace parley::detail {
 // How the current session was made; a refresh must send a token of the same kind.
 enum class credential_kind { none, access_token, session_token, jwt };
 
+// A push token this client registered for the current user (for deauthenticate's
+// unregister_push_tokens).
+struct registered_push_token {
+  push_token_type type = push_token_type::fcm;
+  std::string token;
+
+  friend bool operator==(const registered_push_token&, const registered_push_token&) = default;
+};
+
 struct stored_state {
   std::string app_id;
   std::string device_id;
@@ -26,6 +35,12 @@ struct stored_state {
   credential_kind credential = credential_kind::none;
   std::vector<ice_server> ice_servers;
   std::vector<call_info> calls;
+  std::vector<registered_push_token> push_tokens;  // registered by this client in this session
+
+  // Records a registration (once per type and token) or a removal (token std::nullopt: every
+  // token of the type).
+  void remember_push_token(push_token_type type, const std::string& token);
+  void forget_push_tokens(push_token_type type, const std::optional<std::string>& token);
 
   // Forgets the user and everything of their session (not the app id nor the device id).
   void clear_session();
