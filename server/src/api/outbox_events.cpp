@@ -15,10 +15,6 @@ namespace {
 // from its WebSocket or the ringing screen has timed out.
 constexpr millis cancel_push_lifetime_ms = 5 * 60 * 1000;
 
-bool has_push_provider(const store::app_settings& s) {
-  return s.push.apns || s.push.fcm || s.push.webhook_url;
-}
-
 void add_webhook(std::vector<store::outbox_entry>& out, const store::app_record& app,
                  const char* event, json::object data, const std::string& order_key, millis now,
                  millis give_up_ms) {
@@ -46,7 +42,7 @@ void add_pushes(std::vector<store::outbox_entry>& out, const store::app_record& 
                 const store::call_record& call, const char* event, const json::object& parley,
                 const std::string& title, const std::vector<store::push_token_record>& tokens,
                 millis now, millis give_up_at) {
-  if (!has_push_provider(app.settings)) return;
+  if (!services::has_push_provider(app.settings)) return;
   auto parley_text = json::serialize(parley);
   for (const auto& t : tokens) {
     store::outbox_entry e;

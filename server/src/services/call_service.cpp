@@ -72,8 +72,10 @@ result<store::call_record> call_service::dial(const caller_context& from, const 
                           s.ringing_timeout_s * 1000LL, s.connection_timeout_s * 1000LL,
                           s.reconnect_grace_s * 1000LL, now);
   std::vector<store::outbox_entry> outbox;
-  if (composer_) {
-    auto tokens = store_.list_push_tokens(from.app_id, req.callee_id);
+  if (composer_ && uses_outbox(s)) {
+    std::vector<store::push_token_record> none;
+    auto tokens = has_push_provider(s) ? store_.list_push_tokens(from.app_id, req.callee_id)
+                                       : result<std::vector<store::push_token_record>>(none);
     if (!tokens) return tokens.error();
     std::string nickname;
     if (!tokens->empty()) {
@@ -129,8 +131,9 @@ result<std::vector<store::outbox_entry>> call_service::outbox_for(const store::c
     return std::vector<store::outbox_entry>{};
   auto app = store_.find_app(after.app_id);
   if (!app) return app.error();
+  if (!uses_outbox(app->settings)) return std::vector<store::outbox_entry>{};
   std::vector<store::push_token_record> tokens;
-  if (before.state == call_state::ringing) {
+  if (before.state == call_state::ringing && has_push_provider(app->settings)) {
     auto t = store_.list_push_tokens(after.app_id, after.callee_id);
     if (!t) return t.error();
     tokens = std::move(*t);

@@ -16,6 +16,15 @@ namespace parley::services {
 inline constexpr const char* push_incoming_event = "push.incoming_call";
 inline constexpr const char* push_cancel_event = "push.call_cancel";
 
+// Whether the app hears of anything through the outbox: a webhook URL or a push provider. When
+// not, the call path skips the queries that only the outbox needs.
+inline bool has_push_provider(const store::app_settings& s) {
+  return s.push.apns || s.push.fcm || s.push.webhook_url;
+}
+inline bool uses_outbox(const store::app_settings& s) {
+  return s.webhook_url || has_push_provider(s);
+}
+
 class outbox_composer {
  public:
   virtual ~outbox_composer() = default;
