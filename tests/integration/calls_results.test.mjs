@@ -181,21 +181,24 @@ test('ended_by and end_result of every call a user had, as the log lists them', 
   // canceled
   let c = await dial(alice.ws(0), bob.id);
   assertAck(await alice.ws(0).request('end', { call_id: c.call_id }));
-  expected.push([c.call_id, 'canceled', alice.id]);
+  expected.push([c.created_at, c.call_id, 'canceled', alice.id]);
   // declined
   c = await dial(alice.ws(0), bob.id);
   assertAck(await bob.ws(0).request('decline', { call_id: c.call_id }));
-  expected.push([c.call_id, 'declined', bob.id]);
+  expected.push([c.created_at, c.call_id, 'declined', bob.id]);
   // completed
   c = await dial(alice.ws(0), bob.id);
   assertAck(await bob.ws(1).request('accept', { call_id: c.call_id }));
   assertAck(await bob.ws(1).request('end', { call_id: c.call_id }));
-  expected.push([c.call_id, 'completed', bob.id]);
+  expected.push([c.created_at, c.call_id, 'completed', bob.id]);
   const r = await server.api.myCalls(bob.devices[2].sessionKey);
   assert.equal(r.status, 200);
   assert.deepEqual(
     r.body.calls.map((x) => [x.call_id, x.end_result, x.ended_by]),
-    expected.reverse(),
+    // Newest first; calls dialed in the same millisecond come by call_id, descending.
+    expected
+      .sort((a, b) => b[0] - a[0] || (a[1] < b[1] ? 1 : a[1] > b[1] ? -1 : 0))
+      .map(([, id, result, by]) => [id, result, by]),
     'newest first, with the right results',
   );
   for (const x of r.body.calls) assertCall(x, { state: 'ended', caller_id: alice.id, callee_id: bob.id });
