@@ -252,12 +252,7 @@ void outbox_worker::on_webhook_response(in_flight f, const outbound::response& r
   if (r.status) status = r.status;
   if (r.status >= 200 && r.status < 300) {
     metrics_.webhook_deliveries_total.add({"delivered"});
-    f.entry.state = store::delivery_state::delivered;
-    f.entry.attempts += 1;
-    f.entry.last_status = status;
-    f.entry.last_error.reset();
-    f.entry.next_attempt_at = now;
-    finish({std::move(f.entry), {}, std::nullopt});
+    delivered(std::move(f.entry), status, now);
     return;
   }
   std::string error = r.status ? "HTTP " + std::to_string(r.status) : r.error;
@@ -290,12 +285,7 @@ void outbox_worker::on_push_response(in_flight f, const outbound::response& r, m
   switch (c.outcome) {
     case push::push_outcome::delivered:
       metrics_.push_deliveries_total.add({f.provider, "delivered"});
-      f.entry.state = store::delivery_state::delivered;
-      f.entry.attempts += 1;
-      f.entry.last_status = status;
-      f.entry.last_error.reset();
-      f.entry.next_attempt_at = now;
-      finish({std::move(f.entry), {}, std::nullopt});
+      delivered(std::move(f.entry), status, now);
       return;
     case push::push_outcome::unregistered:
       metrics_.push_deliveries_total.add({f.provider, "unregistered"});
@@ -372,6 +362,15 @@ void outbox_worker::push_given_up(const store::outbox_entry& e, std::optional<in
   }
   log::info("push_given_up", {{"event_id", e.event_id}, {"reason", reason}});
   finish(std::move(r));
+}
+
+void outbox_worker::delivered(store::outbox_entry e, std::optional<int> status, millis now) {
+  e.state = store::delivery_state::delivered;
+  e.attempts += 1;
+  e.last_status = status;
+  e.last_error.reset();
+  e.next_attempt_at = now;
+  finish({std::move(e), {}, std::nullopt});
 }
 
 void outbox_worker::finish(store::delivery_result r) {

@@ -75,6 +75,7 @@ class outbox_worker {
   void push_given_up(const store::outbox_entry& e, std::optional<int> status,
                      const std::string& reason, const std::string& outcome, bool delete_token,
                      millis now);
+  void delivered(store::outbox_entry e, std::optional<int> status, millis now);
   void finish(store::delivery_result r);
   void refresh_gauges(millis now);
 

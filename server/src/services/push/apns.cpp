@@ -18,30 +18,6 @@ namespace {
 // every 20 minutes: 50 minutes sits between the two.
 constexpr millis jwt_lifetime_ms = 50 * 60 * 1000;
 
-// Everything outside RFC 3986's unreserved set is percent-encoded, so a token can only ever
-// be one path segment.
-std::string percent_encode(std::string_view s) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(digits[c >> 4]);
-      out.push_back(digits[c & 0xf]);
-    }
-  }
-  return out;
-}
-
-std::string without_trailing_slash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 std::string cache_key(const apns_credentials& creds) {
   return creds.key_id + '\n' + creds.team_id + '\n' + key_fingerprint(creds.private_key_pem);
 }

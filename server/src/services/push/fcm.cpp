@@ -20,30 +20,6 @@ constexpr const char* jwt_bearer_grant = "urn:ietf:params:oauth:grant-type:jwt-b
 constexpr millis token_margin_ms = 60'000;
 constexpr std::int64_t default_expires_in_s = 3600;
 
-// Everything outside RFC 3986's unreserved set is percent-encoded: safe for a path segment and
-// for application/x-www-form-urlencoded values alike.
-std::string percent_encode(std::string_view s) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(digits[c >> 4]);
-      out.push_back(digits[c & 0xf]);
-    }
-  }
-  return out;
-}
-
-std::string without_trailing_slash(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
 std::string cache_key(const fcm_credentials& creds) {
   return creds.client_email + '\n' + creds.private_key_id;
 }

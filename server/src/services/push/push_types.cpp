@@ -77,4 +77,26 @@ std::optional<int> parse_retry_after(std::string_view value, std::int64_t now_s)
   return static_cast<int>(std::clamp<std::int64_t>(*at - now_s, 0, max_retry_after_s));
 }
 
+std::string percent_encode(std::string_view s) {
+  static constexpr char digits[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+        c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(digits[c >> 4]);
+      out.push_back(digits[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+std::string without_trailing_slash(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 }  // namespace parley::services::push

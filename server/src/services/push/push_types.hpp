@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace parley::services::push {
 
@@ -27,7 +28,8 @@ enum class push_outcome {
   delivered,
   retry,           // 429, 5xx, transport error: try again later (retry_after_s when given)
   unregistered,    // the token is dead (APNs 410 / BadDeviceToken, FCM UNREGISTERED): delete it
-  reauthenticate,  // the provider token was refused (APNs ExpiredProviderToken, FCM 401): renew, retry
+  reauthenticate,  // the provider token was refused (APNs ExpiredProviderToken, FCM 401): renew,
+                   // retry
   rejected,        // any other refusal: do not retry
 };
 
@@ -36,6 +38,12 @@ struct classified {
   std::optional<int> retry_after_s;  // from Retry-After (seconds or HTTP date)
   std::string reason;                // provider's reason, for logs and push.failed
 };
+
+// Everything outside RFC 3986's unreserved set percent-encoded: safe for a path segment (a
+// device token in the APNs path) and for application/x-www-form-urlencoded values alike.
+std::string percent_encode(std::string_view s);
+// A base URL without its trailing slashes, ready for a path to be appended.
+std::string without_trailing_slash(std::string url);
 
 // Retry-After as seconds from `now_s` (unix seconds): delta-seconds or an HTTP date.
 std::optional<int> parse_retry_after(std::string_view value, std::int64_t now_s);
