@@ -9,6 +9,7 @@
 #include "store/call_record.hpp"
 #include "store/records.hpp"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -57,6 +58,14 @@ class store {
 
   // Sessions (by the SHA-256 of the session key).
   virtual result<void> create_session(const session_record& s) = 0;
+  // create_session with group commit: the row is written together with the other sessions
+  // submitted meanwhile, in one transaction. `done` runs once, on a thread of the store's, after
+  // the row is committed (or with the failure create_session would give); it must not block.
+  // The default writes at once, on the caller's thread.
+  virtual void create_session_batched(const session_record& s,
+                                      std::function<void(result<void>)> done) {
+    done(create_session(s));
+  }
   virtual result<session_record> find_session(const std::string& key_hash) = 0;
   virtual result<void> delete_session(const std::string& key_hash) = 0;
   virtual result<void> update_session(const std::string& key_hash, session_source source,

@@ -1,16 +1,18 @@
 #include "store/sqlite/sqlite_store.hpp"
 
 #include "common/log.hpp"
+#include "store/sqlite/group_commit.hpp"
 #include "store/sqlite/migrations.hpp"
 
 #include <sqlite3.h>
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 namespace parley::store {
@@ -116,7 +118,7 @@ app_settings decode_settings(const std::string& text) {
 
 class sqlite_store final : public store {
  public:
-  explicit sqlite_store(const std::string& path) {
+  explicit sqlite_store(const std::string& path) : path_(path) {
     if (sqlite3_open_v2(path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {
@@ -142,15 +144,22 @@ class sqlite_store final : public store {
     exec("PRAGMA foreign_keys=ON");
     migrate();
     start_checkpointer(path);
+    session_writer_ = std::make_unique<group_commit>(
+        [this](std::vector<group_commit::job>& batch, std::vector<result<void>>& outcomes) {
+          run_batch(batch, outcomes);
+        },
+        max_batch);
   }
 
   ~sqlite_store() override {
+    session_writer_.reset();  // commits what is queued
     {
       std::lock_guard lock(checkpoint_mutex_);
       stopping_ = true;
     }
     checkpoint_wake_.notify_all();
     if (checkpointer_.joinable()) checkpointer_.join();
+    for (auto& [thread, r] : readers_) r->close();
     for (auto& [sql, s] : cache_) sqlite3_finalize(s);
     sqlite3_close(db_);
   }
@@ -180,10 +189,13 @@ class sqlite_store final : public store {
   }
 
   result<app_record> find_app(const std::string& app_id) override {
-    std::lock_guard lock(mutex_);
-    auto s = prepare(
-        "SELECT app_id,name,api_token_hash,signing_secret,created_at,settings FROM apps "
-        "WHERE app_id=?");
+    auto r = local_reader();
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (!r) lock.lock();
+    auto s =
+        prepare(r,
+                "SELECT app_id,name,api_token_hash,signing_secret,created_at,settings FROM apps "
+                "WHERE app_id=?");
     s.bind(1, app_id);
     int rc = s.step();
     if (rc == SQLITE_ROW) return read_app(s);
@@ -245,8 +257,10 @@ class sqlite_store final : public store {
   }
 
   result<user_record> find_user(const std::string& app_id, const std::string& user_id) override {
-    std::lock_guard lock(mutex_);
-    return find_user_locked(app_id, user_id);
+    auto r = local_reader();
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (!r) lock.lock();
+    return find_user_in(r, app_id, user_id);
   }
 
   result<std::vector<user_record>> list_users(const std::string& app_id, const std::string& after,
@@ -357,6 +371,15 @@ class sqlite_store final : public store {
 
   result<void> create_session(const session_record& r) override {
     std::lock_guard lock(mutex_);
+    return insert_session_locked(r);
+  }
+
+  void create_session_batched(const session_record& r,
+                              std::function<void(result<void>)> done) override {
+    session_writer_->submit({[this, r] { return insert_session_locked(r); }, std::move(done)});
+  }
+
+  result<void> insert_session_locked(const session_record& r) {
     auto s = prepare(
         "INSERT INTO sessions(key_hash,app_id,user_id,source,expires_at,device_id,created_at) "
         "VALUES(?,?,?,?,?,?,?)");
@@ -369,8 +392,11 @@ class sqlite_store final : public store {
   }
 
   result<session_record> find_session(const std::string& key_hash) override {
-    std::lock_guard lock(mutex_);
+    auto rd = local_reader();
+    std::unique_lock lock(mutex_, std::defer_lock);
+    if (!rd) lock.lock();
     auto s = prepare(
+        rd,
         "SELECT key_hash,app_id,user_id,source,expires_at,device_id,created_at FROM sessions "
         "WHERE key_hash=?");
     s.bind(1, key_hash);
@@ -600,6 +626,30 @@ class sqlite_store final : public store {
     bool done_ = false;
   };
 
+  // One transaction for the batch of the group commit; each write's outcome is its own unless
+  // the transaction as a whole fails, which fails them all.
+  void run_batch(std::vector<group_commit::job>& batch, std::vector<result<void>>& outcomes) {
+    std::lock_guard lock(mutex_);
+    auto fail_all = [&](int rc) {
+      auto f = db_failure(rc);
+      outcomes.assign(batch.size(), f);
+    };
+    if (batch.size() == 1) {  // nothing to share: the statement's own transaction is enough
+      outcomes.push_back(batch.front().write());
+      return;
+    }
+    if (int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr); rc != SQLITE_OK)
+      return fail_all(rc);
+    for (auto& j : batch) outcomes.push_back(j.write());
+    // An I/O error or a full disk inside a statement rolls the whole transaction back.
+    if (sqlite3_get_autocommit(db_)) return fail_all(SQLITE_IOERR);
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      int rc = sqlite3_errcode(db_);
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return fail_all(rc);
+    }
+  }
+
   // Once a second, copies committed WAL pages into the database file (PASSIVE: never waits for
   // readers or the writer), so the checkpoint a commit runs has little left to do.
   void start_checkpointer(const std::string& path) {
@@ -658,15 +708,68 @@ class sqlite_store final : public store {
     }
   }
 
-  stmt prepare(const char* sql) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) {
+  // Prepared statements, keyed by the SQL text's address (every statement is a literal here).
+  using stmt_cache = std::unordered_map<const char*, sqlite3_stmt*>;
+
+  static stmt prepare_in(sqlite3* db, stmt_cache& cache, const char* sql) {
+    auto it = cache.find(sql);
+    if (it == cache.end()) {
       sqlite3_stmt* s = nullptr;
-      if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
-        throw std::logic_error(std::string("bad SQL: ") + sql + ": " + sqlite3_errmsg(db_));
-      it = cache_.emplace(sql, s).first;
+      if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK)
+        throw std::logic_error(std::string("bad SQL: ") + sql + ": " + sqlite3_errmsg(db));
+      it = cache.emplace(sql, s).first;
     }
     return stmt(it->second);
+  }
+
+  stmt prepare(const char* sql) {
+    return prepare_in(db_, cache_, sql);
+  }
+
+  // A connection of one thread for the hot lookups (find_app, find_user, find_session): in WAL
+  // mode readers run beside the writer, so these wait neither for mutex_ nor for a commit or
+  // checkpoint in progress, and several I/O threads look up at once. Each statement is its own
+  // read transaction, so it sees everything committed before it started.
+  struct reader {
+    sqlite3* db = nullptr;
+    stmt_cache cache;
+    void close() {
+      for (auto& [sql, s] : cache) sqlite3_finalize(s);
+      cache.clear();
+      sqlite3_close(db);
+      db = nullptr;
+    }
+  };
+
+  // On the reader of this thread, or on the main connection (the caller holds mutex_) when the
+  // thread could not get one.
+  stmt prepare(reader* r, const char* sql) {
+    return r ? prepare_in(r->db, r->cache, sql) : prepare(sql);
+  }
+
+  // This thread's reader, opened on first use; nullptr when it cannot be opened.
+  reader* local_reader() {
+    thread_local std::uint64_t owner = 0;
+    thread_local reader* mine = nullptr;
+    if (owner == serial_) return mine;
+    std::lock_guard lock(readers_mutex_);
+    auto& slot = readers_[std::this_thread::get_id()];
+    if (!slot) {
+      slot = std::make_unique<reader>();
+      if (sqlite3_open_v2(path_.c_str(), &slot->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                          nullptr) != SQLITE_OK) {
+        sqlite3_close(slot->db);
+        slot.reset();
+        return nullptr;  // not remembered: the next call tries again
+      }
+      sqlite3_busy_timeout(slot->db, 5000);
+      for (const char* pragma : {"PRAGMA query_only=1", "PRAGMA mmap_size=268435456",
+                                 "PRAGMA cache_size=-8192", "PRAGMA temp_store=MEMORY"})
+        sqlite3_exec(slot->db, pragma, nullptr, nullptr, nullptr);
+    }
+    owner = serial_;
+    mine = slot.get();
+    return mine;
   }
 
   failure db_failure(int rc) const {
@@ -689,9 +792,15 @@ class sqlite_store final : public store {
   }
 
   result<user_record> find_user_locked(const std::string& app_id, const std::string& user_id) {
-    auto s = prepare(
-        "SELECT app_id,user_id,nickname,profile_url,metadata,created_at,access_token_hash "
-        "FROM users WHERE app_id=? AND user_id=?");
+    return find_user_in(nullptr, app_id, user_id);
+  }
+
+  result<user_record> find_user_in(reader* r, const std::string& app_id,
+                                   const std::string& user_id) {
+    auto s =
+        prepare(r,
+                "SELECT app_id,user_id,nickname,profile_url,metadata,created_at,access_token_hash "
+                "FROM users WHERE app_id=? AND user_id=?");
     s.bind(1, app_id).bind(2, user_id);
     int rc = s.step();
     if (rc == SQLITE_ROW) return read_user(s);
@@ -797,7 +906,20 @@ class sqlite_store final : public store {
   // Owned. One connection, used under mutex_ (SQLite serialises writers anyway).
   sqlite3* db_ = nullptr;
   std::mutex mutex_;
-  std::unordered_map<std::string, sqlite3_stmt*> cache_;
+  stmt_cache cache_;
+  // The readers, one per thread that looked something up; serial_ tells this store's from
+  // those of an earlier store at the same address in the thread-local cache.
+  std::string path_;
+  std::uint64_t serial_ = next_serial();
+  std::mutex readers_mutex_;
+  std::unordered_map<std::thread::id, std::unique_ptr<reader>> readers_;
+  static std::uint64_t next_serial() {
+    static std::atomic<std::uint64_t> n{0};
+    return ++n;
+  }
+  // The group commit of sessions (authentication's one write); its thread uses db_ under mutex_.
+  static constexpr std::size_t max_batch = 256;
+  std::unique_ptr<group_commit> session_writer_;
   // The background checkpointer.
   std::thread checkpointer_;
   std::mutex checkpoint_mutex_;
