@@ -136,8 +136,12 @@ class sqlite_store final : public store {
     // checkpoint after a commit then finds little left to copy. That one must stay: only a
     // checkpoint run by the writer right after its commit lets the WAL restart from the start
     // under a steady stream of writes (a passive one from elsewhere always trails the writer,
-    // and the WAL would grow without end). Reads go through a memory map.
-    exec("PRAGMA wal_autocheckpoint=1000");
+    // and the WAL would grow without end). For sessions that commit runs on the group-commit
+    // thread, where its fsyncs stall the batches but no I/O thread; 4,000 pages (16 MiB of WAL,
+    // one wal-index hash table) rather than SQLite's 1,000 makes those stalls four times rarer
+    // (9.0-9.2k against 7.5-7.6k auth/s, quiet machine, --threads 2; p99 31 -> 70 ms, as each
+    // stall is longer). Reads go through a memory map.
+    exec("PRAGMA wal_autocheckpoint=4000");
     exec("PRAGMA mmap_size=268435456");
     exec("PRAGMA cache_size=-32768");
     exec("PRAGMA temp_store=MEMORY");
