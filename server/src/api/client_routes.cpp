@@ -27,7 +27,7 @@ http_response with_session(context& ctx, const request_view& rv, Fn&& fn) {
 
 // Answers once the new session is committed (group commit), or at once when refused.
 void authenticate(context& ctx, const request_view& rv, responder respond) {
-  auto refuse = [&](const failure& f) { respond(error_response(f)); };
+  auto refuse = [&](failure f) { respond([f = std::move(f)] { return error_response(f); }); };
   auto body = parse_object(rv.http.body);
   if (!body) {
     ctx.stats.auth_total.add({"invalid_request"});
@@ -60,11 +60,14 @@ void authenticate(context& ctx, const request_view& rv, responder respond) {
   ctx.auth.authenticate_async(
       rv.params.at(0), c, device->value_or(""), rv.http.remote_address, now_ms(),
       [respond = std::move(respond)](result<services::authenticated> a) {
-        if (!a) return respond(error_response(a.error()));
-        respond(json_response(200, {{"session_key", a->session_key},
-                                    {"user", to_json(a->user)},
-                                    {"session_expires_at", to_json(a->session_expires_at)},
-                                    {"ice_servers", to_json(a->ice_servers)}}));
+        // On the store's thread: only hand over; the JSON is made on the request's thread.
+        respond([a = std::move(a)] {
+          if (!a) return error_response(a.error());
+          return json_response(200, {{"session_key", a->session_key},
+                                     {"user", to_json(a->user)},
+                                     {"session_expires_at", to_json(a->session_expires_at)},
+                                     {"ice_servers", to_json(a->ice_servers)}});
+        });
       });
 }
 

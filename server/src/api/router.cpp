@@ -85,7 +85,7 @@ http_api::http_api(context& ctx) : ctx_(ctx) {
 http_response http_api::handle(const http_request& req) {
   auto answer = std::make_shared<std::promise<http_response>>();
   auto later = answer->get_future();
-  if (auto now = handle(req, [answer](http_response r) { answer->set_value(std::move(r)); }))
+  if (auto now = handle(req, [answer](answer_maker make) { answer->set_value(make()); }))
     return std::move(*now);
   return later.get();
 }
@@ -98,9 +98,20 @@ std::optional<http_response> http_api::handle(const http_request& req, responder
     ctx_.stats.http_requests_total.add({res.route, std::to_string(res.status)});
   };
   // A deferred route's answer is counted when it is given.
-  responder counted = [record, later = std::move(later)](http_response res) {
-    record(res);
-    later(std::move(res));
+  responder counted = [record, target = req.target, later = std::move(later)](answer_maker make) {
+    later([record, target, make = std::move(make)] {
+      http_response res;
+      try {
+        res = make();
+      } catch (const std::exception& e) {
+        // The same catch for an answer made later.
+        auto id = crypto::uuid_v4();
+        log::error("internal_error", {{"error_id", id}, {"what", e.what()}, {"target", target}});
+        res = error_response(fail(errc::internal, "internal error " + id));
+      }
+      record(res);
+      return res;
+    });
   };
   std::optional<http_response> res;
   try {
@@ -172,9 +183,12 @@ std::optional<http_response> http_api::dispatch(const http_request& req, respond
 
   if (match->deferred) {
     match->deferred(ctx_, request_view{req, params, query},
-                    [&route = match->route_name, later = std::move(later)](http_response res) {
-                      res.route = route;
-                      later(std::move(res));
+                    [&route = match->route_name, later = std::move(later)](answer_maker make) {
+                      later([&route, make = std::move(make)] {
+                        auto res = make();
+                        res.route = route;
+                        return res;
+                      });
                     });
     return std::nullopt;
   }

@@ -25,8 +25,11 @@ struct request_view {
 
 using route_handler = std::function<http_response(context&, const request_view&)>;
 
+// Builds an answer given later. Runs on the requester's own thread (the transport's), not on
+// the store thread that finished the work: that one's time is the group commit's.
+using answer_maker = std::function<http_response()>;
 // Delivers an answer given later; called once, from any thread.
-using responder = std::function<void(http_response)>;
+using responder = std::function<void(answer_maker)>;
 // A route whose answer waits for the store's group commit: it copies what it needs from the
 // request (valid only during the call) and answers through the responder.
 using deferred_route_handler = std::function<void(context&, const request_view&, responder)>;

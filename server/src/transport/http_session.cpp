@@ -153,12 +153,12 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
       ctx_.stats.http_requests_total.add({"static", std::to_string(out.status)});
     } else {
       auto late = std::make_shared<late_answer>(beast::get_lowest_layer(stream_).get_executor());
-      auto now = http_.handle(in, [late, gate = registry_.gate()](api::http_response r) {
+      auto now = http_.handle(in, [late, gate = registry_.gate()](api::answer_maker make) {
         // Runs after this coroutine waits: both run on the strand, and it waits without
         // suspending in between.
         gate->run([&] {
-          asio::post(late->wake.get_executor(), [late, r = std::move(r)]() mutable {
-            late->response = std::move(r);
+          asio::post(late->wake.get_executor(), [late, make = std::move(make)] {
+            late->response = make();
             late->wake.cancel();
           });
         });
