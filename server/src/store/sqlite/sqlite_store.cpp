@@ -132,16 +132,12 @@ class sqlite_store final : public store {
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=NORMAL");
     // Checkpoints are the only fsyncs in WAL+NORMAL. A background thread copies committed
-    // pages into the database file on its own connection, off our mutex; SQLite's own
-    // checkpoint after a commit then finds little left to copy. That one must stay: only a
-    // checkpoint run by the writer right after its commit lets the WAL restart from the start
-    // under a steady stream of writes (a passive one from elsewhere always trails the writer,
-    // and the WAL would grow without end). For sessions that commit runs on the group-commit
-    // thread, where its fsyncs stall the batches but no I/O thread; 4,000 pages (16 MiB of WAL,
-    // one wal-index hash table) rather than SQLite's 1,000 makes those stalls four times rarer
-    // (9.0-9.2k against 7.5-7.6k auth/s, quiet machine, --threads 2; p99 31 -> 70 ms, as each
-    // stall is longer). Reads go through a memory map.
-    exec("PRAGMA wal_autocheckpoint=4000");
+    // pages into the database file on its own connection, off our mutex, so the checkpoint
+    // after a commit finds little left to copy. That one must stay: only a checkpoint run by
+    // the writer right after its commit lets the WAL restart from the start under a steady
+    // stream of writes (a passive one from elsewhere always trails the writer, and the WAL
+    // would grow without end). See on_wal_commit. Reads go through a memory map.
+    sqlite3_wal_hook(db_, &sqlite_store::on_wal_commit, this);
     exec("PRAGMA mmap_size=268435456");
     exec("PRAGMA cache_size=-32768");
     exec("PRAGMA temp_store=MEMORY");
@@ -627,6 +623,37 @@ class sqlite_store final : public store {
     bool done_ = false;
   };
 
+  // Runs after every commit on db_ (under mutex_; for sessions on the group-commit thread) with
+  // the WAL's size in pages, in place of SQLite's auto-checkpoint: the same PASSIVE checkpoint
+  // once the WAL holds checkpoint_pages, and a nudge to the background checkpointer at every
+  // quarter of that, so the pages are copied and synced on its thread while the writer goes on,
+  // and the checkpoint here has only the last quarter left. 4,000 pages (16 MiB of WAL, one
+  // wal-index hash table) rather than SQLite's 1,000: its stalls block every batch meanwhile.
+  static constexpr int checkpoint_pages = 4000;
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
+    if (pages >= checkpoint_pages) {
+      sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      return SQLITE_OK;
+    }
+    static_cast<sqlite_store*>(self)->request_backfill(pages);
+    return SQLITE_OK;
+  }
+
+  // Wakes the background checkpointer each time the WAL grew by a quarter of checkpoint_pages
+  // (called under mutex_).
+  void request_backfill(int pages) {
+    if (pages < next_backfill_at_) {
+      if (pages < checkpoint_pages / 4) next_backfill_at_ = checkpoint_pages / 4;  // restarted
+      return;
+    }
+    next_backfill_at_ = pages + checkpoint_pages / 4;
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      backfill_requested_ = true;
+    }
+    checkpoint_wake_.notify_one();
+  }
+
   // One transaction for the batch of the group commit; each write's outcome is its own unless
   // the transaction as a whole fails, which fails them all.
   void run_batch(std::vector<group_commit::job>& batch, std::vector<result<void>>& outcomes) {
@@ -651,8 +678,9 @@ class sqlite_store final : public store {
     }
   }
 
-  // Once a second, copies committed WAL pages into the database file (PASSIVE: never waits for
-  // readers or the writer), so the checkpoint a commit runs has little left to do.
+  // Copies committed WAL pages into the database file (PASSIVE: never waits for readers or the
+  // writer) once a second and whenever request_backfill asks, so the checkpoint a commit runs
+  // has little left to do.
   void start_checkpointer(const std::string& path) {
     sqlite3* cp = nullptr;
     if (sqlite3_open_v2(path.c_str(), &cp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
@@ -661,9 +689,17 @@ class sqlite_store final : public store {
       return;
     }
     sqlite3_busy_timeout(cp, 100);
+    // A connection learns that the database is in WAL mode when it first reads it; until then
+    // sqlite3_wal_checkpoint_v2 on it does nothing (returns -1 frames). This one never read
+    // anything before, so the background checkpoints were all no-ops.
+    sqlite3_exec(cp, "PRAGMA journal_mode", nullptr, nullptr, nullptr);
     checkpointer_ = std::thread([this, cp] {
       std::unique_lock lock(checkpoint_mutex_);
-      while (!checkpoint_wake_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; })) {
+      for (;;) {
+        checkpoint_wake_.wait_for(lock, std::chrono::seconds(1),
+                                  [&] { return stopping_ || backfill_requested_; });
+        if (stopping_) break;
+        backfill_requested_ = false;
         lock.unlock();
         sqlite3_wal_checkpoint_v2(cp, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
         lock.lock();
@@ -938,6 +974,8 @@ class sqlite_store final : public store {
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wake_;
   bool stopping_ = false;
+  bool backfill_requested_ = false;              // guarded by checkpoint_mutex_
+  int next_backfill_at_ = checkpoint_pages / 4;  // guarded by mutex_
 };
 
 }  // namespace
