@@ -30,12 +30,17 @@ void auth_service::authenticate_async(const std::string& app_id, const credentia
   auto p = prepare(app_id, c, device_id, remote_address, now);
   if (!p) return done(p.error());
   // The answer is given only once the row is durable (the group commit calls back after it).
-  store_.create_session_batched(p->session, [this, answer = std::move(p->answer),
-                                             done = std::move(done)](result<void> r) mutable {
-    if (!r) return done(r.error());
-    metrics_.auth_total.add({"success"});
-    done(std::move(answer));
-  });
+  // An access token is checked again inside the batch's transaction (see the store).
+  std::optional<std::string> token_hash;
+  if (p->session.source == store::session_source::access_token)
+    token_hash = p->answer.user.access_token_hash;
+  store_.create_session_batched(
+      p->session, std::move(token_hash),
+      [this, answer = std::move(p->answer), done = std::move(done)](result<void> r) mutable {
+        if (!r) return done(r.error());
+        metrics_.auth_total.add({"success"});
+        done(std::move(answer));
+      });
 }
 
 result<auth_service::prepared> auth_service::prepare(const std::string& app_id,

@@ -372,9 +372,20 @@ class sqlite_store final : public store {
     return insert_session_locked(r);
   }
 
-  void create_session_batched(const session_record& r,
+  void create_session_batched(const session_record& r, std::optional<std::string> token_hash,
                               std::function<void(result<void>)> done) override {
-    session_writer_->submit({[this, r] { return insert_session_locked(r); }, std::move(done)});
+    session_writer_->submit({[this, r, token_hash = std::move(token_hash)]() -> result<void> {
+                               if (token_hash) {
+                                 // Inside the batch's transaction: the check and the insert see
+                                 // the same snapshot.
+                                 auto u = find_user_locked(r.app_id, r.user_id);
+                                 if (!u || u->access_token_hash != token_hash)
+                                   return fail(errc::invalid_credentials,
+                                               "the user id and token do not match");
+                               }
+                               return insert_session_locked(r);
+                             },
+                             std::move(done)});
   }
 
   result<void> insert_session_locked(const session_record& r) {
