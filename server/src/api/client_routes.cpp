@@ -25,11 +25,13 @@ http_response with_session(context& ctx, const request_view& rv, Fn&& fn) {
   return fn(*s);
 }
 
-http_response authenticate(context& ctx, const request_view& rv) {
+// Answers once the new session is committed (group commit), or at once when refused.
+void authenticate(context& ctx, const request_view& rv, responder respond) {
+  auto refuse = [&](failure f) { respond([f = std::move(f)] { return error_response(f); }); };
   auto body = parse_object(rv.http.body);
   if (!body) {
     ctx.stats.auth_total.add({"invalid_request"});
-    return error_response(body.error());
+    return refuse(body.error());
   }
   services::credentials c;
   auto user_id = req_string(*body, "user_id", 4096);
@@ -40,29 +42,33 @@ http_response authenticate(context& ctx, const request_view& rv) {
   for (const auto* r : {&access, &session, &jwt, &device}) {
     if (!*r) {
       ctx.stats.auth_total.add({"invalid_request"});
-      return error_response(r->error());
+      return refuse(r->error());
     }
   }
   if (!user_id) {
     ctx.stats.auth_total.add({"invalid_request"});
-    return error_response(user_id.error());
+    return refuse(user_id.error());
   }
   if (*device && (*device)->empty()) {
     ctx.stats.auth_total.add({"invalid_request"});
-    return error_response(
-        fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id"));
+    return refuse(fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id"));
   }
   c.user_id = *user_id;
   c.access_token = *access;
   c.session_token = *session;
   c.jwt = *jwt;
-  auto a = ctx.auth.authenticate(rv.params.at(0), c, device->value_or(""), rv.http.remote_address,
-                                 now_ms());
-  if (!a) return error_response(a.error());
-  return json_response(200, {{"session_key", a->session_key},
-                             {"user", to_json(a->user)},
-                             {"session_expires_at", to_json(a->session_expires_at)},
-                             {"ice_servers", to_json(a->ice_servers)}});
+  ctx.auth.authenticate_async(
+      rv.params.at(0), c, device->value_or(""), rv.http.remote_address, now_ms(),
+      [respond = std::move(respond)](result<services::authenticated> a) {
+        // On the store's thread: only hand over; the JSON is made on the request's thread.
+        respond([a = std::move(a)] {
+          if (!a) return error_response(a.error());
+          return json_response(200, {{"session_key", a->session_key},
+                                     {"user", to_json(a->user)},
+                                     {"session_expires_at", to_json(a->session_expires_at)},
+                                     {"ice_servers", to_json(a->ice_servers)}});
+        });
+      });
 }
 
 http_response me(context& ctx, const request_view& rv) {
@@ -115,7 +121,7 @@ http_response my_calls(context& ctx, const request_view& rv) {
 }  // namespace
 
 void add_client_routes(std::vector<route>& t) {
-  t.push_back({"POST", "/v1/apps/{app_id}/auth", authenticate});
+  t.push_back({"POST", "/v1/apps/{app_id}/auth", nullptr, authenticate});
   t.push_back({"GET", "/v1/me", me});
   t.push_back({"DELETE", "/v1/session", deauthenticate});
   t.push_back({"GET", "/v1/me/direct_calls", my_calls});

@@ -5,6 +5,8 @@
 #include "common/log.hpp"
 
 #include <chrono>
+#include <future>
+#include <memory>
 
 namespace parley::api {
 
@@ -68,7 +70,12 @@ http_api::http_api(context& ctx) : ctx_(ctx) {
   add_client_routes(table);
   add_demo_routes(table);
   for (auto& r : table) {
-    compiled c{r.method, r.pattern, {}, std::move(r.handler)};
+    compiled c{r.method,
+               r.pattern,
+               r.method + " " + r.pattern,
+               {},
+               std::move(r.handler),
+               std::move(r.deferred)};
     for (auto seg : split_path(r.pattern))
       c.segments.emplace_back(seg.starts_with('{') ? "{}" : std::string(seg));
     routes_.push_back(std::move(c));
@@ -76,23 +83,50 @@ http_api::http_api(context& ctx) : ctx_(ctx) {
 }
 
 http_response http_api::handle(const http_request& req) {
+  auto answer = std::make_shared<std::promise<http_response>>();
+  auto later = answer->get_future();
+  if (auto now = handle(req, [answer](answer_maker make) { answer->set_value(make()); }))
+    return std::move(*now);
+  return later.get();
+}
+
+std::optional<http_response> http_api::handle(const http_request& req, responder later) {
   auto started = std::chrono::steady_clock::now();
-  http_response res;
+  auto record = [this, started](const http_response& res) {
+    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
+    ctx_.stats.http_request_duration.observe(elapsed.count());
+    ctx_.stats.http_requests_total.add({res.route, std::to_string(res.status)});
+  };
+  // A deferred route's answer is counted when it is given.
+  responder counted = [record, target = req.target, later = std::move(later)](answer_maker make) {
+    later([record, target, make = std::move(make)] {
+      http_response res;
+      try {
+        res = make();
+      } catch (const std::exception& e) {
+        // The same catch for an answer made later.
+        auto id = crypto::uuid_v4();
+        log::error("internal_error", {{"error_id", id}, {"what", e.what()}, {"target", target}});
+        res = error_response(fail(errc::internal, "internal error " + id));
+      }
+      record(res);
+      return res;
+    });
+  };
+  std::optional<http_response> res;
   try {
-    res = dispatch(req);
+    res = dispatch(req, counted);
   } catch (const std::exception& e) {
     // The one catch of the request path: log the bug with an id the caller can quote.
     auto id = crypto::uuid_v4();
     log::error("internal_error", {{"error_id", id}, {"what", e.what()}, {"target", req.target}});
     res = error_response(fail(errc::internal, "internal error " + id));
   }
-  auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
-  ctx_.stats.http_request_duration.observe(elapsed.count());
-  ctx_.stats.http_requests_total.add({res.route, std::to_string(res.status)});
+  if (res) record(*res);
   return res;
 }
 
-http_response http_api::dispatch(const http_request& req) {
+std::optional<http_response> http_api::dispatch(const http_request& req, responder& later) {
   std::string_view target = req.target;
   std::string_view path = target.substr(0, target.find('?'));
   std::string_view query_text =
@@ -147,8 +181,19 @@ http_response http_api::dispatch(const http_request& req) {
     query.emplace(std::move(*key), std::move(*value));
   }
 
+  if (match->deferred) {
+    match->deferred(ctx_, request_view{req, params, query},
+                    [&route = match->route_name, later = std::move(later)](answer_maker make) {
+                      later([&route, make = std::move(make)] {
+                        auto res = make();
+                        res.route = route;
+                        return res;
+                      });
+                    });
+    return std::nullopt;
+  }
   auto res = match->handler(ctx_, request_view{req, params, query});
-  res.route = match->method + " " + match->pattern;
+  res.route = match->route_name;
   return res;
 }
 

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,10 +25,20 @@ struct request_view {
 
 using route_handler = std::function<http_response(context&, const request_view&)>;
 
+// Builds an answer given later. Runs on the requester's own thread (the transport's), not on
+// the store thread that finished the work: that one's time is the group commit's.
+using answer_maker = std::function<http_response()>;
+// Delivers an answer given later; called once, from any thread.
+using responder = std::function<void(answer_maker)>;
+// A route whose answer waits for the store's group commit: it copies what it needs from the
+// request (valid only during the call) and answers through the responder.
+using deferred_route_handler = std::function<void(context&, const request_view&, responder)>;
+
 struct route {
   std::string method;
   std::string pattern;  // e.g. "/v1/apps/{app_id}/users/{user_id}"
   route_handler handler;
+  deferred_route_handler deferred = nullptr;  // set instead of handler
 };
 
 // Route groups, each in its own file.
@@ -43,16 +54,23 @@ class http_api {
 
   // Answers one request. Never throws: a bug becomes 500 `internal` with an id in the log.
   // Thread-safe (handlers only touch thread-safe services).
+  // Waits for routes that answer later.
   http_response handle(const http_request& req);
+
+  // The same without waiting: returns the answer, or nothing when the route answers later
+  // through `later` (deferred routes: authentication, which waits for its session's commit).
+  std::optional<http_response> handle(const http_request& req, responder later);
 
  private:
   struct compiled {
     std::string method;
     std::string pattern;
+    std::string route_name;             // method and pattern, the metrics label
     std::vector<std::string> segments;  // "{}" marks a parameter
     route_handler handler;
+    deferred_route_handler deferred;
   };
-  http_response dispatch(const http_request& req);
+  std::optional<http_response> dispatch(const http_request& req, responder& later);
 
   context& ctx_;
   std::vector<compiled> routes_;

@@ -16,6 +16,38 @@ auth_service::auth_service(store::store& st, ice_config ice, auth_limits lim, me
 result<authenticated> auth_service::authenticate(const std::string& app_id, const credentials& c,
                                                  const std::string& device_id,
                                                  const std::string& remote_address, millis now) {
+  auto p = prepare(app_id, c, device_id, remote_address, now);
+  if (!p) return p.error();
+  if (auto r = store_.create_session(p->session); !r) return r.error();
+  metrics_.auth_total.add({"success"});
+  return std::move(p->answer);
+}
+
+void auth_service::authenticate_async(const std::string& app_id, const credentials& c,
+                                      const std::string& device_id,
+                                      const std::string& remote_address, millis now,
+                                      std::function<void(result<authenticated>)> done) {
+  auto p = prepare(app_id, c, device_id, remote_address, now);
+  if (!p) return done(p.error());
+  // The answer is given only once the row is durable (the group commit calls back after it).
+  // An access token is checked again inside the batch's transaction (see the store).
+  std::optional<std::string> token_hash;
+  if (p->session.source == store::session_source::access_token)
+    token_hash = p->answer.user.access_token_hash;
+  store_.create_session_batched(
+      p->session, std::move(token_hash),
+      [this, answer = std::move(p->answer), done = std::move(done)](result<void> r) mutable {
+        if (!r) return done(r.error());
+        metrics_.auth_total.add({"success"});
+        done(std::move(answer));
+      });
+}
+
+result<auth_service::prepared> auth_service::prepare(const std::string& app_id,
+                                                     const credentials& c,
+                                                     const std::string& device_id,
+                                                     const std::string& remote_address,
+                                                     millis now) {
   auto count = [&](std::string_view outcome) { metrics_.auth_total.add({std::string(outcome)}); };
 
   if (!limits::valid_user_id(c.user_id)) {
@@ -59,9 +91,10 @@ result<authenticated> auth_service::authenticate(const std::string& app_id, cons
     return checked.error();
   }
 
-  authenticated out;
+  prepared p;
+  auto& out = p.answer;
   out.session_key = crypto::new_secret();
-  store::session_record s;
+  auto& s = p.session;
   s.key_hash = crypto::sha256_hex(out.session_key);
   s.app_id = app_id;
   s.user_id = c.user_id;
@@ -69,12 +102,10 @@ result<authenticated> auth_service::authenticate(const std::string& app_id, cons
   s.expires_at = checked->expires_at;
   s.device_id = device_id;
   s.created_at = now;
-  if (auto r = store_.create_session(s); !r) return r.error();
-  count("success");
   out.user = std::move(checked->user);
   out.session_expires_at = checked->expires_at;
   out.ice_servers = ice_servers(c.user_id, now);
-  return out;
+  return p;
 }
 
 result<auth_service::verified_token> auth_service::check_credentials(const store::app_record& app,

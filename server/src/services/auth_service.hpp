@@ -9,6 +9,7 @@
 #include "services/rate_limiter.hpp"
 #include "store/store.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -50,6 +51,13 @@ class auth_service {
                                      const std::string& device_id,
                                      const std::string& remote_address, millis now);
 
+  // authenticate with the session written by the store's group commit: `done` runs once, on a
+  // store thread, after the session row is committed, or at once (on this thread) when the
+  // request is refused before anything is written.
+  void authenticate_async(const std::string& app_id, const credentials& c,
+                          const std::string& device_id, const std::string& remote_address,
+                          millis now, std::function<void(result<authenticated>)> done);
+
   // unauthorized for an unknown key, session_expired past its expiry.
   result<session_view> verify(std::string_view session_key, millis now);
 
@@ -73,6 +81,14 @@ class auth_service {
     std::optional<millis> expires_at;
     store::user_record user;
   };
+  // Everything before the write: the session row to store and the answer to give once it is.
+  struct prepared {
+    store::session_record session;
+    authenticated answer;
+  };
+  result<prepared> prepare(const std::string& app_id, const credentials& c,
+                           const std::string& device_id, const std::string& remote_address,
+                           millis now);
   result<verified_token> check_credentials(const store::app_record& app, const credentials& c,
                                            millis now);
 

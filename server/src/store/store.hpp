@@ -9,6 +9,7 @@
 #include "store/call_record.hpp"
 #include "store/records.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,6 +62,23 @@ class store {
 
   // Sessions (by the SHA-256 of the session key).
   virtual result<void> create_session(const session_record& s) = 0;
+  // create_session with group commit: the row is written together with the other sessions
+  // submitted meanwhile, in one transaction. `done` runs once, on a thread of the store's, after
+  // the row is committed (or with the failure create_session would give); it must not block.
+  // `access_token_hash`, when set, is the user's token hash the caller verified: the row is
+  // written only if it still is the user's in that transaction, so a rotation or revocation
+  // committed between the check and the batch refuses it (invalid_credentials) instead of
+  // leaving a session made from a revoked token. The default writes at once, on this thread.
+  virtual void create_session_batched(const session_record& s,
+                                      std::optional<std::string> access_token_hash,
+                                      std::function<void(result<void>)> done) {
+    if (access_token_hash) {
+      auto u = find_user(s.app_id, s.user_id);
+      if (!u || u->access_token_hash != access_token_hash)
+        return done(fail(errc::invalid_credentials, "the user id and token do not match"));
+    }
+    done(create_session(s));
+  }
   virtual result<session_record> find_session(const std::string& key_hash) = 0;
   virtual result<void> delete_session(const std::string& key_hash) = 0;
   virtual result<void> update_session(const std::string& key_hash, session_source source,

@@ -16,8 +16,36 @@ class drainable {
   virtual void drain() = 0;
 };
 
+// Runs answers that another thread completes (the store's group commit) on a session's
+// executor, as long as the server is up: once the registry is gone (the server is being
+// destroyed, after a drain that timed out), late answers are dropped instead of being posted to
+// an io_context that no longer exists.
+class answer_gate {
+ public:
+  template <class Post>
+  void run(Post&& post) {
+    std::lock_guard lock(mutex_);
+    if (open_) post();
+  }
+  void close() {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+
+ private:
+  std::mutex mutex_;
+  bool open_ = true;
+};
+
 class drain_registry {
  public:
+  drain_registry() = default;
+  drain_registry(const drain_registry&) = delete;
+  drain_registry& operator=(const drain_registry&) = delete;
+  ~drain_registry() { gate_->close(); }
+
+  const std::shared_ptr<answer_gate>& gate() const { return gate_; }
+
   void add(const std::shared_ptr<drainable>& s) {
     std::lock_guard lock(mutex_);
     if (sessions_.size() > 64 && ++adds_since_compact_ > sessions_.size()) compact();
@@ -43,6 +71,7 @@ class drain_registry {
     std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
     adds_since_compact_ = 0;
   }
+  std::shared_ptr<answer_gate> gate_ = std::make_shared<answer_gate>();
   std::mutex mutex_;
   std::vector<std::weak_ptr<drainable>> sessions_;
   std::size_t adds_since_compact_ = 0;

@@ -107,7 +107,7 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
         break;
       }
 
-      auto res = answer(req);
+      auto res = co_await answer(req);
       res.keep_alive(req.keep_alive() && !draining_);
       bool keep = res.keep_alive();
       beast::get_lowest_layer(stream_).expires_after(header_timeout);
@@ -124,7 +124,17 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     }
   }
 
-  http::response<http::string_body> answer(const http::request<http::string_body>& req) {
+  // An answer given later by another thread (a deferred route): handed to this session's
+  // strand, where the waiting coroutine picks it up.
+  struct late_answer {
+    explicit late_answer(const asio::any_io_executor& ex)
+        : wake(ex, std::chrono::steady_clock::time_point::max()) {}
+    asio::steady_timer wake;
+    std::optional<api::http_response> response;
+  };
+
+  asio::awaitable<http::response<http::string_body>> answer(
+      const http::request<http::string_body>& req) {
     api::http_request in;
     in.method = std::string(req.method_string());
     in.target = std::string(req.target());
@@ -142,7 +152,23 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     } else if (is_get && !cfg_.web_root.empty() && serve_static(cfg_.web_root, in.target, out)) {
       ctx_.stats.http_requests_total.add({"static", std::to_string(out.status)});
     } else {
-      out = http_.handle(in);
+      auto late = std::make_shared<late_answer>(beast::get_lowest_layer(stream_).get_executor());
+      auto now = http_.handle(in, [late, gate = registry_.gate()](api::answer_maker make) {
+        // Runs after this coroutine waits: both run on the strand, and it waits without
+        // suspending in between.
+        gate->run([&] {
+          asio::post(late->wake.get_executor(), [late, make = std::move(make)] {
+            late->response = make();
+            late->wake.cancel();
+          });
+        });
+      });
+      if (!now) {
+        co_await late->wake.async_wait(tuple_awaitable);
+        now = std::move(late->response);
+        if (!now) now = api::error_response(fail(errc::unavailable, "the server is stopping"));
+      }
+      out = std::move(*now);
     }
 
     http::response<http::string_body> res{static_cast<http::status>(out.status), req.version()};
@@ -151,7 +177,7 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     for (const auto& [k, v] : out.headers) res.set(k, v);
     res.body() = std::move(out.body);
     res.prepare_payload();
-    return res;
+    co_return res;
   }
 
   asio::awaitable<void> reply_error(const failure& f) {

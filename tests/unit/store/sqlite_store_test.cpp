@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace parley::store {
 namespace {
@@ -135,6 +141,59 @@ TEST_F(sqlite_store_test, data_survives_reopening_and_migrations_are_not_rerun) 
   st_.reset();
   st_ = open_sqlite_store((dir_ / "p.db").string());
   EXPECT_TRUE(st_->find_user("app1", "alice"));
+}
+
+TEST_F(sqlite_store_test, batched_sessions_are_stored_before_done_and_fail_one_by_one) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  std::mutex m;
+  std::condition_variable all_told;
+  std::vector<std::pair<std::string, bool>> outcomes;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        auto hash = "k" + std::to_string(t) + "-" + std::to_string(i);
+        // Every fifth session names a user that does not exist: refused alone.
+        auto uid = i % 5 == 0 ? std::string("nobody") : std::string("alice");
+        st_->create_session_batched(session(hash, "app1", uid, session_source::access_token),
+                                    std::nullopt, [&, hash](result<void> r) {
+                                      // Committed when told: visible to a lookup at once.
+                                      EXPECT_EQ(static_cast<bool>(st_->find_session(hash)),
+                                                static_cast<bool>(r));
+                                      std::lock_guard lock(m);
+                                      outcomes.emplace_back(hash, static_cast<bool>(r));
+                                      all_told.notify_all();
+                                    });
+      }
+    });
+  for (auto& t : threads) t.join();
+  std::unique_lock lock(m);
+  ASSERT_TRUE(
+      all_told.wait_for(lock, std::chrono::seconds(20), [&] { return outcomes.size() == 200u; }));
+  for (const auto& [hash, ok] : outcomes) {
+    auto i = std::stoi(hash.substr(hash.find('-') + 1));
+    EXPECT_EQ(ok, i % 5 != 0) << hash;
+  }
+}
+
+TEST_F(sqlite_store_test, a_batched_session_whose_token_was_rotated_meanwhile_is_refused) {
+  auto u = user("app1", "alice");
+  u.access_token_hash = "old";
+  ASSERT_TRUE(st_->create_user(u));
+  // Verified against "old", then the token rotates before the batch commits.
+  ASSERT_TRUE(st_->set_access_token("app1", "alice", std::string("new")));
+  std::promise<result<void>> told;
+  st_->create_session_batched(session("k1", "app1", "alice", session_source::access_token),
+                              std::string("old"), [&](result<void> r) { told.set_value(r); });
+  auto r = told.get_future().get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::invalid_credentials);
+  EXPECT_FALSE(st_->find_session("k1"));
+  std::promise<result<void>> told2;
+  st_->create_session_batched(session("k2", "app1", "alice", session_source::access_token),
+                              std::string("new"), [&](result<void> r2) { told2.set_value(r2); });
+  EXPECT_TRUE(told2.get_future().get());
+  EXPECT_TRUE(st_->find_session("k2"));
 }
 
 TEST_F(sqlite_store_test, expired_sessions_are_deleted) {
