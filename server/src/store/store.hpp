@@ -105,7 +105,9 @@ class store {
   virtual result<call_record> find_call(const std::string& app_id, const std::string& call_id) = 0;
   // Compare-and-set: writes `c` only if the stored version is c.version - 1. False when another
   // writer changed the call first (the caller reloads and applies its event again). `outbox` is
-  // queued only when the write happens, in the same transaction.
+  // queued only when the write happens, in the same transaction. Writes only what a transition
+  // can change (state, times, result, bindings, deadline, version); the parties, app, creation
+  // time, custom items and timeouts stay as created.
   virtual result<bool> update_call(const call_record& c, std::span<const outbox_entry> outbox) = 0;
   // Calls of the user that have not ended, oldest first.
   virtual result<std::vector<call_record>> ongoing_calls(const std::string& app_id,

@@ -586,14 +586,22 @@ class sqlite_store final : public store {
     std::lock_guard lock(mutex_);
     std::optional<transaction> tx;
     if (!outbox.empty()) tx.emplace(*this);
+    // Only the columns a transition can change (call_machine never changes the parties, the
+    // app, the creation time, the items or the timeouts). SQLite rewrites the entry of every
+    // index on a column named in SET, even with an unchanged value: naming them all cost the
+    // primary key and the caller, callee and app_created indexes a delete and an insert (and
+    // their pages in the WAL) on every transition; now only calls_open and calls_deadline.
     auto s = prepare(
-        "UPDATE calls SET call_id=?1,app_id=?2,caller_id=?3,callee_id=?4,is_video=?5,state=?6,"
-        "created_at=?7,accepted_at=?8,connected_at=?9,ended_at=?10,result=?11,ended_by=?12,"
-        "custom_items=?13,caller_conn=?14,caller_device=?15,caller_lost_at=?16,callee_conn=?17,"
-        "callee_device=?18,callee_lost_at=?19,ringing_ms=?20,connection_ms=?21,grace_ms=?22,"
-        "deadline=?23,version=?24 WHERE call_id=?1 AND version=?25");
-    bind_call(s, c);
-    s.bind(25, c.version - 1);
+        "UPDATE calls SET state=?2,accepted_at=?3,connected_at=?4,ended_at=?5,result=?6,"
+        "ended_by=?7,caller_conn=?8,caller_device=?9,caller_lost_at=?10,callee_conn=?11,"
+        "callee_device=?12,callee_lost_at=?13,deadline=?14,version=?15"
+        " WHERE call_id=?1 AND version=?16");
+    s.bind(1, c.call_id).bind(2, static_cast<std::int64_t>(c.state));
+    s.bind(3, c.accepted_at).bind(4, c.connected_at).bind(5, c.ended_at);
+    s.bind(6, static_cast<std::int64_t>(c.result)).bind(7, c.ended_by);
+    s.bind(8, c.caller.connection_id).bind(9, c.caller.device_id).bind(10, c.caller.lost_at);
+    s.bind(11, c.callee.connection_id).bind(12, c.callee.device_id).bind(13, c.callee.lost_at);
+    s.bind(14, c.deadline).bind(15, c.version).bind(16, c.version - 1);
     int rc = s.step();
     if (rc != SQLITE_DONE) return db_failure(rc);
     if (sqlite3_changes(db_) != 1) return false;  // lost the race: the transaction rolls back
