@@ -274,7 +274,7 @@ void outbox_worker::on_push_response(in_flight f, const outbound::response& r, m
       c = {push::push_outcome::delivered, std::nullopt, ""};
     else if (r.status == 410)
       c = {push::push_outcome::unregistered, std::nullopt, "Gone"};
-    else if (r.status == 0 || r.status == 429 || r.status >= 500)
+    else if (push::retryable_status(r.status))
       c = {push::push_outcome::retry, after,
            r.status ? "HTTP " + std::to_string(r.status) : r.error};
     else

@@ -109,7 +109,7 @@ classified apns_client::classify(const outbound::response& r) const {
   } else if (r.status == 403 &&
              (c.reason == "ExpiredProviderToken" || c.reason == "InvalidProviderToken")) {
     c.outcome = push_outcome::reauthenticate;
-  } else if (r.status == 0 || r.status == 429 || (r.status >= 500 && r.status <= 599)) {
+  } else if (retryable_status(r.status)) {
     c.outcome = push_outcome::retry;
   } else {
     c.outcome = push_outcome::rejected;

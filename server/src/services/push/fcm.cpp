@@ -169,7 +169,7 @@ classified fcm_client::classify(const outbound::response& r) const {
     c.outcome = push_outcome::unregistered;
   } else if (r.status == 401) {
     c.outcome = push_outcome::reauthenticate;
-  } else if (r.status == 0 || r.status == 429 || (r.status >= 500 && r.status <= 599)) {
+  } else if (retryable_status(r.status)) {
     c.outcome = push_outcome::retry;
   } else {
     c.outcome = push_outcome::rejected;

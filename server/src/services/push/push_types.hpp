@@ -45,6 +45,11 @@ std::string percent_encode(std::string_view s);
 // A base URL without its trailing slashes, ready for a path to be appended.
 std::string without_trailing_slash(std::string url);
 
+// No answer (0), 429 or 5xx: worth trying again later, for every push provider.
+inline bool retryable_status(int status) {
+  return status == 0 || status == 429 || (status >= 500 && status <= 599);
+}
+
 // Retry-After as seconds from `now_s` (unix seconds): delta-seconds or an HTTP date.
 std::optional<int> parse_retry_after(std::string_view value, std::int64_t now_s);
 
