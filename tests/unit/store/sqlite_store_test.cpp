@@ -143,6 +143,45 @@ TEST_F(sqlite_store_test, data_survives_reopening_and_migrations_are_not_rerun) 
   EXPECT_TRUE(st_->find_user("app1", "alice"));
 }
 
+// Under a steady stream of commits the WAL must restart from its start now and then: a passive
+// checkpoint from the background thread alone always trails the writer, and the file would grow
+// without end. The writer checkpoints once the background pass left a short tail (or at twice
+// the threshold), so the WAL never holds much more than 2 x checkpoint_pages.
+TEST_F(sqlite_store_test, the_wal_restarts_under_a_steady_stream_of_commits) {
+  st_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  sqlite_options small{.checkpoint_pages = 200, .backfill_pages = 50, .tail_pages = 32};
+  st_ = open_sqlite_store((dir_ / "p.db").string(), small);
+  app_record a;
+  a.app_id = "app1";
+  a.name = "one";
+  a.api_token_hash = "h";
+  a.signing_secret = "s";
+  ASSERT_TRUE(st_->create_app(a));
+  const auto wal = dir_ / "p.db-wal";
+  constexpr std::uintmax_t frame = 4096 + 24;  // a page and its frame header
+  std::uintmax_t largest = 0;
+  constexpr int users = 4000;  // each its own transaction, ~10x the threshold in pages
+  for (int i = 0; i < users; ++i) {
+    auto u = user("app1", "u" + std::to_string(i));
+    u.metadata = {{"padding", std::string(1000, static_cast<char>('a' + i % 26))}};
+    ASSERT_TRUE(st_->create_user(u));
+    if (i % 50 == 0) largest = std::max(largest, std::filesystem::file_size(wal));
+  }
+  largest = std::max(largest, std::filesystem::file_size(wal));
+  EXPECT_GT(largest, 150 * frame);  // the stream did reach the threshold
+  EXPECT_LE(largest, (2 * 200 + 20) * frame + 32);
+  for (int i = 0; i < users; i += 397) {
+    auto found = st_->find_user("app1", "u" + std::to_string(i));
+    ASSERT_TRUE(found) << i;
+    EXPECT_EQ(found->metadata.at("padding").size(), 1000u);
+  }
+  st_.reset();  // every committed user is still there after reopening
+  st_ = open_sqlite_store((dir_ / "p.db").string());
+  EXPECT_EQ(st_->list_users("app1", "", 10000)->size(), static_cast<std::size_t>(users));
+}
+
 TEST_F(sqlite_store_test, batched_sessions_are_stored_before_done_and_fail_one_by_one) {
   ASSERT_TRUE(st_->create_user(user("app1", "alice")));
   std::mutex m;

@@ -157,7 +157,7 @@ app_settings decode_settings(const std::string& text) {
 
 class sqlite_store final : public store {
  public:
-  explicit sqlite_store(const std::string& path) : path_(path) {
+  sqlite_store(const std::string& path, sqlite_options options) : path_(path), options_(options) {
     if (sqlite3_open_v2(path.c_str(), &db_,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {
@@ -866,31 +866,57 @@ class sqlite_store final : public store {
   };
 
   // Runs after every commit on db_ (under mutex_; for sessions on the group-commit thread) with
-  // the WAL's size in pages, in place of SQLite's auto-checkpoint: the same PASSIVE checkpoint
-  // once the WAL holds checkpoint_pages, and a nudge to the background checkpointer at every
-  // quarter of that, so the pages are copied and synced on its thread while the writer goes on,
-  // and the checkpoint here has only the last quarter left. 4,000 pages (16 MiB of WAL, one
-  // wal-index hash table) rather than SQLite's 1,000: its stalls block every batch meanwhile.
-  static constexpr int checkpoint_pages = 4000;
+  // the WAL's size in pages, in place of SQLite's auto-checkpoint. The background checkpointer
+  // copies committed pages into the database file and syncs it, off every request's path, woken
+  // every backfill_pages. Only a checkpoint run here, right after a commit, lets the WAL restart
+  // under a steady stream of writes, and it stalls whoever waits for this commit: it syncs the
+  // WAL, copies what the background has not copied yet and syncs the database file. So it runs
+  // only once the WAL holds checkpoint_pages (64 MiB by default; a restart every few seconds
+  // under load) and only right after a background pass has left a short tail (at most tail_pages),
+  // which makes it a stall of about a millisecond instead of copying the whole WAL. If the
+  // background cannot keep up, the WAL is checkpointed here anyway at twice the size.
   static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
-    if (pages >= checkpoint_pages) {
-      sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      return SQLITE_OK;
+    auto& st = *static_cast<sqlite_store*>(self);
+    const auto& o = st.options_;
+    if (pages >= o.checkpoint_pages) {
+      int log = st.bg_log_.load(std::memory_order_relaxed);
+      int backfilled = log <= pages ? st.bg_backfilled_.load(std::memory_order_relaxed) : 0;
+      if (pages - backfilled <= o.tail_pages || pages >= 2 * o.checkpoint_pages) {
+        st.checkpoint_tail(db, name, pages >= 2 * o.checkpoint_pages);
+        return SQLITE_OK;
+      }
     }
-    static_cast<sqlite_store*>(self)->request_backfill(pages);
+    st.request_backfill(pages);
     return SQLITE_OK;
   }
 
-  // Wakes the background checkpointer each time the WAL grew by a quarter of checkpoint_pages
-  // (called under mutex_).
+  // The checkpoint after a commit. It cannot run while a background pass runs (SQLITE_BUSY at
+  // once: SQLite never waits for the checkpoint lock); then it is retried at the next commit,
+  // unless the WAL is already at twice its threshold: then this waits for the pass to end.
+  void checkpoint_tail(sqlite3* db, const char* name, bool must) {
+    for (;;) {
+      int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      if (rc != SQLITE_BUSY || !must) return;
+      std::unique_lock lock(checkpoint_mutex_);
+      pass_done_.wait_for(lock, std::chrono::milliseconds(100),
+                          [&] { return !pass_running_ || stopping_; });
+      if (stopping_) return;
+    }
+  }
+
+  // Wakes the background checkpointer each time the WAL grew by backfill_pages, and, once the WAL
+  // is due for a restart, whenever no pass is running: the tail it leaves is for this thread to
+  // copy, and a pass running then would make that checkpoint busy (called under mutex_).
   void request_backfill(int pages) {
-    if (pages < next_backfill_at_) {
-      if (pages < checkpoint_pages / 4) next_backfill_at_ = checkpoint_pages / 4;  // restarted
+    if (pages < next_backfill_at_ && pages < options_.checkpoint_pages) {
+      if (pages < options_.backfill_pages)
+        next_backfill_at_ = options_.backfill_pages;  // restarted
       return;
     }
-    next_backfill_at_ = pages + checkpoint_pages / 4;
+    next_backfill_at_ = pages + options_.backfill_pages;
     {
       std::lock_guard lock(checkpoint_mutex_);
+      if (backfill_requested_ || (pages >= options_.checkpoint_pages && pass_running_)) return;
       backfill_requested_ = true;
     }
     checkpoint_wake_.notify_one();
@@ -942,9 +968,18 @@ class sqlite_store final : public store {
                                   [&] { return stopping_ || backfill_requested_; });
         if (stopping_) break;
         backfill_requested_ = false;
+        pass_running_ = true;
         lock.unlock();
-        sqlite3_wal_checkpoint_v2(cp, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        int log = 0;
+        int backfilled = 0;
+        if (sqlite3_wal_checkpoint_v2(cp, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &backfilled) ==
+            SQLITE_OK) {
+          bg_backfilled_.store(backfilled, std::memory_order_relaxed);
+          bg_log_.store(log, std::memory_order_relaxed);
+        }
         lock.lock();
+        pass_running_ = false;
+        pass_done_.notify_all();
       }
       lock.unlock();
       sqlite3_wal_checkpoint_v2(cp, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
@@ -1216,14 +1251,21 @@ class sqlite_store final : public store {
   std::mutex checkpoint_mutex_;
   std::condition_variable checkpoint_wake_;
   bool stopping_ = false;
-  bool backfill_requested_ = false;              // guarded by checkpoint_mutex_
-  int next_backfill_at_ = checkpoint_pages / 4;  // guarded by mutex_
+  bool backfill_requested_ = false;  // guarded by checkpoint_mutex_
+  bool pass_running_ = false;        // guarded by checkpoint_mutex_
+  std::condition_variable pass_done_;
+  sqlite_options options_;
+  int next_backfill_at_ = options_.backfill_pages;  // guarded by mutex_
+  // What the background checkpointer's last pass saw: the WAL's size and how much of it is in
+  // the database file (frames of the WAL as it was then; read by on_wal_commit).
+  std::atomic<int> bg_log_{0};
+  std::atomic<int> bg_backfilled_{0};
 };
 
 }  // namespace
 
-std::unique_ptr<store> open_sqlite_store(const std::string& path) {
-  return std::make_unique<sqlite_store>(path);
+std::unique_ptr<store> open_sqlite_store(const std::string& path, sqlite_options options) {
+  return std::make_unique<sqlite_store>(path, options);
 }
 
 }  // namespace parley::store
