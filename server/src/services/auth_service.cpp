@@ -73,14 +73,22 @@ result<auth_service::prepared> auth_service::prepare(const std::string& app_id,
     return f;
   }
 
-  auto app = store_.find_app(app_id);
-  if (!app) {
-    count(app.error().code == errc::not_found ? "invalid_credentials" : "error");
-    if (app.error().code == errc::not_found) return fail(errc::not_found, "app_not_found");
-    return app.error();
+  // The app and the user in one read (the app's record is cached while unchanged).
+  auto found = store_.find_app_and_user(app_id, c.user_id);
+  if (!found) {
+    count(found.error().code == errc::not_found ? "invalid_credentials" : "error");
+    if (found.error().code == errc::not_found) return fail(errc::not_found, "app_not_found");
+    return found.error();
   }
-
-  auto checked = check_credentials(*app, c, now);
+  bool looked_up = false;
+  auto checked = check_credentials(found->app, c, now, [&]() -> result<store::user_record> {
+    // The user as read with the app; a second call (the JWT path, after creating the user)
+    // reads it again.
+    if (looked_up) return store_.find_user(app_id, c.user_id);
+    looked_up = true;
+    if (found->user) return std::move(*found->user);
+    return fail(errc::not_found, "user_not_found");
+  });
   if (!checked) {
     auto code = checked.error().code;
     if (code == errc::invalid_credentials || code == errc::token_expired) {
@@ -110,12 +118,13 @@ result<auth_service::prepared> auth_service::prepare(const std::string& app_id,
 
 result<auth_service::verified_token> auth_service::check_credentials(const store::app_record& app,
                                                                      const credentials& c,
-                                                                     millis now) {
+                                                                     millis now,
+                                                                     const user_finder& find_user) {
   // One answer for an unknown user and a wrong token, so user ids cannot be enumerated.
   auto wrong = fail(errc::invalid_credentials, "the user id and token do not match");
   if (c.access_token) {
     if (c.access_token->size() > limits::token_bytes) return wrong;
-    auto user = store_.find_user(app.app_id, c.user_id);
+    auto user = find_user();
     if (!user) return user.error().code == errc::not_found ? wrong : user.error();
     if (!user->access_token_hash ||
         !crypto::constant_time_equal(crypto::sha256_hex(*c.access_token), *user->access_token_hash))
@@ -130,7 +139,7 @@ result<auth_service::verified_token> auth_service::check_credentials(const store
     if (!t) return t.error().code == errc::not_found ? wrong : t.error();
     if (t->user_id != c.user_id) return wrong;
     if (t->expires_at <= now) return fail(errc::token_expired, "the session token has expired");
-    auto user = store_.find_user(app.app_id, c.user_id);
+    auto user = find_user();
     if (!user) return user.error().code == errc::not_found ? wrong : user.error();
     return verified_token{store::session_source::session_token, t->expires_at, std::move(*user)};
   }
@@ -139,7 +148,7 @@ result<auth_service::verified_token> auth_service::check_credentials(const store
   if (claims->sub != c.user_id)
     return fail(errc::invalid_credentials, "the jwt sub is not user_id");
   // A JWT vouches for the user: one that does not exist yet is created.
-  auto existing = store_.find_user(app.app_id, c.user_id);
+  auto existing = find_user();
   if (!existing) {
     if (existing.error().code != errc::not_found) return existing.error();
     store::user_record u;
@@ -147,7 +156,7 @@ result<auth_service::verified_token> auth_service::check_credentials(const store
     u.user_id = c.user_id;
     u.created_at = now;
     if (auto r = store_.create_user(u); !r && r.error().code != errc::user_exists) return r.error();
-    existing = store_.find_user(app.app_id, c.user_id);
+    existing = find_user();
     if (!existing) return existing.error();
   }
   return verified_token{store::session_source::jwt, claims->expires_at, std::move(*existing)};
@@ -181,7 +190,8 @@ result<millis> auth_service::refresh(const store::session_record& s,
   c.user_id = s.user_id;
   c.session_token = session_token;
   c.jwt = jwt;
-  auto checked = check_credentials(*app, c, now);
+  auto checked =
+      check_credentials(*app, c, now, [&] { return store_.find_user(s.app_id, s.user_id); });
   if (!checked) return checked.error();
   if (auto r = store_.update_session(s.key_hash, checked->source, checked->expires_at); !r)
     return r.error();

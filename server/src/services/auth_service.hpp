@@ -89,8 +89,11 @@ class auth_service {
   result<prepared> prepare(const std::string& app_id, const credentials& c,
                            const std::string& device_id, const std::string& remote_address,
                            millis now);
+  // `find_user` gives the user named by the credentials, or not_found: looked up already
+  // (authentication reads it with the app) or read when asked (refresh).
+  using user_finder = std::function<result<store::user_record>()>;
   result<verified_token> check_credentials(const store::app_record& app, const credentials& c,
-                                           millis now);
+                                           millis now, const user_finder& find_user);
 
   store::store& store_;
   ice_config ice_;

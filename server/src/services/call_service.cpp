@@ -58,14 +58,12 @@ result<store::call_record> call_service::dial(const caller_context& from, const 
   if (!limits::valid_user_id(req.callee_id))
     return fail(errc::invalid_request, "callee_id is not a valid user id", "callee_id");
   if (req.callee_id == from.user_id) return fail(errc::dial_myself, "you cannot call yourself");
-  auto callee = store_.find_user(from.app_id, req.callee_id);
-  if (!callee) {
-    if (callee.error().code == errc::not_found)
-      return fail(errc::callee_not_found, "no user " + req.callee_id + " in this app");
-    return callee.error();
-  }
-  auto app = store_.find_app(from.app_id);
-  if (!app) return app.error();
+  // The callee and the app in one read (the app's record is cached while unchanged).
+  auto found = store_.find_app_and_user(from.app_id, req.callee_id);
+  if (!found) return found.error();
+  if (!found->user)
+    return fail(errc::callee_not_found, "no user " + req.callee_id + " in this app");
+  const auto* app = &found->app;
   const auto& s = app->settings;
   auto call = calls::dial(crypto::uuid_v4(), from.app_id, from.user_id, req.callee_id, req.is_video,
                           req.custom_items, {from.connection_id, from.device_id, std::nullopt},

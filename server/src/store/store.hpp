@@ -26,6 +26,15 @@ class store {
   virtual result<void> create_app(const app_record& app) = 0;
   virtual result<std::vector<app_record>> list_apps() = 0;
   virtual result<app_record> find_app(const std::string& app_id) = 0;
+  // The app (not_found if none) and the user if it exists, as find_app and find_user would give
+  // them, in one read of the database while the app's record is cached and unchanged: the
+  // lookups of every authentication and every dial.
+  struct app_and_user {
+    app_record app;
+    std::optional<user_record> user;
+  };
+  virtual result<app_and_user> find_app_and_user(const std::string& app_id,
+                                                 const std::string& user_id) = 0;
   virtual result<void> set_app_token_hash(const std::string& app_id, const std::string& hash) = 0;
   // Deletes the app and everything in it; returns the key hashes of the sessions that ended.
   virtual result<std::vector<std::string>> delete_app(const std::string& app_id) = 0;

@@ -182,6 +182,41 @@ TEST_F(sqlite_store_test, the_wal_restarts_under_a_steady_stream_of_commits) {
   EXPECT_EQ(st_->list_users("app1", "", 10000)->size(), static_cast<std::size_t>(users));
 }
 
+// find_app_and_user serves the app from a cache while the apps version read beside the user is
+// unchanged; every change to an app, from this store or from another connection (the operator
+// CLI runs in another process), must be seen by the next lookup.
+TEST_F(sqlite_store_test, the_cached_app_is_never_stale) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  auto first = st_->find_app_and_user("app1", "alice");
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(first->user);
+  EXPECT_EQ(first->user->user_id, "alice");
+  EXPECT_EQ(first->app.settings.ringing_timeout_s, 60);
+  auto nobody = st_->find_app_and_user("app1", "nobody");
+  ASSERT_TRUE(nobody);
+  EXPECT_FALSE(nobody->user);
+  EXPECT_EQ(nobody->app.app_id, "app1");
+
+  app_settings changed;
+  changed.ringing_timeout_s = 15;
+  ASSERT_TRUE(st_->set_settings("app1", changed));
+  EXPECT_EQ(st_->find_app_and_user("app1", "alice")->app.settings.ringing_timeout_s, 15);
+
+  {  // another connection to the same file, as `parleyd app rotate-token` would be
+    auto other = open_sqlite_store((dir_ / "p.db").string());
+    ASSERT_TRUE(other->set_app_token_hash("app1", "rotated"));
+  }
+  EXPECT_EQ(st_->find_app_and_user("app1", "alice")->app.api_token_hash, "rotated");
+  {
+    auto other = open_sqlite_store((dir_ / "p.db").string());
+    ASSERT_TRUE(other->delete_app("app1"));
+  }
+  auto gone = st_->find_app_and_user("app1", "alice");
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, errc::not_found);
+  EXPECT_EQ(st_->find_app_and_user("app2", "alice")->app.app_id, "app2");
+}
+
 TEST_F(sqlite_store_test, batched_sessions_are_stored_before_done_and_fail_one_by_one) {
   ASSERT_TRUE(st_->create_user(user("app1", "alice")));
   std::mutex m;

@@ -129,7 +129,20 @@ UPDATE apps SET settings=json_set(settings, '$.webhook_secret',
  WHERE json_extract(settings, '$.webhook_secret') IS NULL;
 )sql";
 
-constexpr std::array<std::string_view, 4> all{v1, v2, v3, v4};
+// A counter of changes to apps, bumped by triggers whoever writes (this server, the operator
+// CLI in another process, the admin API), so a cached app record can be checked in the same read
+// as the user or call it goes with instead of being read again (store::find_app_and_user).
+constexpr std::string_view v5 = R"sql(
+INSERT INTO meta(key, value) VALUES('apps_version', 0) ON CONFLICT(key) DO NOTHING;
+CREATE TRIGGER apps_changed_by_update AFTER UPDATE ON apps BEGIN
+  UPDATE meta SET value=value+1 WHERE key='apps_version';
+END;
+CREATE TRIGGER apps_changed_by_delete AFTER DELETE ON apps BEGIN
+  UPDATE meta SET value=value+1 WHERE key='apps_version';
+END;
+)sql";
+
+constexpr std::array<std::string_view, 5> all{v1, v2, v3, v4, v5};
 }  // namespace
 
 std::span<const std::string_view> sqlite_migrations() {
