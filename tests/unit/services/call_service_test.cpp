@@ -95,6 +95,45 @@ TEST_F(call_service_test, exactly_one_of_many_racing_accepts_wins) {
   EXPECT_EQ(notifier_.count("accepted"), rounds);
 }
 
+// The store keeps open calls in memory so that find_call needs no read; a call written by
+// another connection (another process) must still never be acted on as it was: the next write
+// loses its compare-and-set, drops the cached copy and applies the event to what is stored.
+TEST_F(call_service_test, a_call_changed_or_deleted_by_another_connection_is_not_acted_on_stale) {
+  caller_context bob{"app", "bob", "conn-b", "dev-b"};
+  auto call = calls_->dial(alice, {"bob", false, {}}, 1000);
+  ASSERT_TRUE(call);
+  ASSERT_TRUE(calls_->accept(bob, call->call_id, 1100));
+  EXPECT_EQ(calls_->find("app", call->call_id)->state, store::call_state::accepted);
+
+  auto other = store::open_sqlite_store((dir_ / "p.db").string());
+  auto stored = other->find_call("app", call->call_id);
+  ASSERT_TRUE(stored);
+  stored->state = store::call_state::ended;
+  stored->result = store::end_result::connection_lost;
+  stored->ended_at = 1200;
+  stored->deadline.reset();
+  stored->version += 1;
+  ASSERT_TRUE(other->update_call(*stored, {}).value());
+
+  // This service still has the accepted call cached; ending it must meet the stored end.
+  auto ended = calls_->end(alice, call->call_id, 1300);
+  ASSERT_FALSE(ended);
+  EXPECT_EQ(ended.error().code, errc::invalid_call_state);
+  auto now = calls_->find("app", call->call_id);
+  ASSERT_TRUE(now);
+  EXPECT_EQ(now->result, store::end_result::connection_lost);
+  EXPECT_EQ(now->ended_at, 1200);
+
+  // A call whose app another process deleted is gone, not answered from memory.
+  auto second = calls_->dial(alice, {"bob", false, {}}, 2000);
+  ASSERT_TRUE(second);
+  ASSERT_TRUE(other->delete_app("app"));
+  auto accepted = calls_->accept(bob, second->call_id, 2100);
+  ASSERT_FALSE(accepted);
+  EXPECT_EQ(accepted.error().code, errc::not_found);
+  EXPECT_FALSE(calls_->find("app", second->call_id));
+}
+
 TEST_F(call_service_test, timers_are_stored_and_fire_after_a_restart_of_the_service) {
   auto call = calls_->dial(alice, {"bob", false, {}}, 1000);
   ASSERT_TRUE(call);

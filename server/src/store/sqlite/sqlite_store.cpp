@@ -309,6 +309,7 @@ class sqlite_store final : public store {
     s.bind(1, app_id);
     if (auto r = changed_one(s.step(), "app_not_found"); !r) return r.error();
     if (auto r = tx.commit(); !r) return r.error();
+    std::erase_if(open_calls_, [&](const auto& kv) { return kv.second.app_id == app_id; });
     return ended;
   }
 
@@ -606,17 +607,28 @@ class sqlite_store final : public store {
       bind_call(s, c);
       if (auto r = done(s.step()); !r) return r.error();
     }
-    if (!tx) return {};
-    if (auto r = insert_outbox(outbox); !r) return r.error();
-    return tx->commit();
+    if (tx) {
+      if (auto r = insert_outbox(outbox); !r) return r.error();
+      if (auto r = tx->commit(); !r) return r.error();
+    }
+    remember_call(c);
+    return {};
   }
 
   result<call_record> find_call(const std::string& app_id, const std::string& call_id) override {
     std::lock_guard lock(mutex_);
+    if (auto it = open_calls_.find(call_id); it != open_calls_.end()) {
+      if (it->second.app_id != app_id) return fail(errc::not_found, "call_not_found");
+      return it->second;
+    }
     auto s = prepare("SELECT " PARLEY_CALL_COLUMNS " FROM calls WHERE call_id=? AND app_id=?");
     s.bind(1, call_id).bind(2, app_id);
     int rc = s.step();
-    if (rc == SQLITE_ROW) return read_call(s);
+    if (rc == SQLITE_ROW) {
+      auto c = read_call(s);
+      remember_call(c);
+      return c;
+    }
     if (rc == SQLITE_DONE) return fail(errc::not_found, "call_not_found");
     return db_failure(rc);
   }
@@ -641,13 +653,33 @@ class sqlite_store final : public store {
     s.bind(8, c.caller.connection_id).bind(9, c.caller.device_id).bind(10, c.caller.lost_at);
     s.bind(11, c.callee.connection_id).bind(12, c.callee.device_id).bind(13, c.callee.lost_at);
     s.bind(14, c.deadline).bind(15, c.version).bind(16, c.version - 1);
+    // Whatever happens below, the cached copy may no longer be what is stored.
+    open_calls_.erase(c.call_id);
     int rc = s.step();
     if (rc != SQLITE_DONE) return db_failure(rc);
     if (sqlite3_changes(db_) != 1) return false;  // lost the race: the transaction rolls back
-    if (!tx) return true;
-    if (auto r = insert_outbox(outbox); !r) return r.error();
-    if (auto r = tx->commit(); !r) return r.error();
+    if (tx) {
+      if (auto r = insert_outbox(outbox); !r) return r.error();
+      if (auto r = tx->commit(); !r) return r.error();
+    }
+    remember_call(c);
     return true;
+  }
+
+  // The open-call cache: a copy of every call not ended that this store created, updated or
+  // read, as committed. Calls change only through this process (its own CAS writes), so
+  // find_call, asked before every transition and every signal, needs no read of the database.
+  // Anything uncertain is dropped rather than kept: an update that fails or loses its CAS, and
+  // everything at max_open_calls. A call deleted by another process (`parleyd app delete` while
+  // the server runs) can stay cached; its next update finds no row, drops it and reads again.
+  // Called under mutex_.
+  void remember_call(const call_record& c) {
+    if (c.state == call_state::ended) {
+      open_calls_.erase(c.call_id);
+      return;
+    }
+    if (open_calls_.size() >= max_open_calls) open_calls_.clear();
+    open_calls_.insert_or_assign(c.call_id, c);
   }
 
   result<std::vector<call_record>> ongoing_calls(const std::string& app_id,
@@ -1276,6 +1308,10 @@ class sqlite_store final : public store {
   };
   std::mutex apps_cache_mutex_;
   std::unordered_map<std::string, cached_app> apps_cache_;  // guarded by apps_cache_mutex_
+
+  // Calls not ended, by call_id (remember_call); guarded by mutex_.
+  static constexpr std::size_t max_open_calls = 100'000;
+  std::unordered_map<std::string, call_record> open_calls_;
 
   // Owned. One connection, used under mutex_ (SQLite serialises writers anyway).
   sqlite3* db_ = nullptr;
