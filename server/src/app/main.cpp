@@ -100,7 +100,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   serve->add_option("--clock-offset-ms", cfg.clock_offset_ms,
                     "Shift the server clock (tests only)");
-  serve->add_option("--threads", cfg.transport.threads, "I/O threads")->check(CLI::Range(1, 64));
+  serve
+      ->add_option("--threads", cfg.transport.threads,
+                   "I/O threads (default: the cores, at most 4)")
+      ->check(CLI::Range(1, 64));
   serve->add_option("--apns-url", cfg.outbox.apns_url, "APNs endpoint (production)");
   serve->add_option("--apns-sandbox-url", cfg.outbox.apns_sandbox_url, "APNs endpoint (sandbox)");
   serve->add_option("--fcm-url", cfg.outbox.fcm_url, "FCM endpoint");

@@ -6,11 +6,18 @@
 #include "api/context.hpp"
 #include "api/router.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace parley::transport {
+
+inline int default_io_threads() {
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 1 : static_cast<int>(std::min(cores, 4u));
+}
 
 struct transport_config {
   std::string host = "127.0.0.1";
@@ -19,7 +26,9 @@ struct transport_config {
   std::string tls_key_file;
   std::string web_root;  // static files under /, empty: none
   std::string sdk_dir;   // static files under /sdk/ (the browser SDK bundle), empty: none
-  int threads = 1;  // one thread beats two while the store serialises (docs/performance.md)
+  // I/O threads; the default is default_io_threads() (the cores, at most 4: the store has one
+  // writer). See docs/performance.md for why two beat one on the 2-core machine.
+  int threads = default_io_threads();
   int hello_timeout_ms = 5000;
   int heartbeat_s = 15;
   int drain_timeout_s = 10;
