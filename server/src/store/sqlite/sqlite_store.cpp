@@ -459,8 +459,13 @@ class sqlite_store final : public store {
                                if (token_hash) {
                                  // Inside the batch's transaction: the check and the insert see
                                  // the same snapshot.
-                                 auto u = find_user_locked(r.app_id, r.user_id);
-                                 if (!u || u->access_token_hash != token_hash)
+                                 auto s = prepare(
+                                     "SELECT access_token_hash FROM users "
+                                     "WHERE app_id=? AND user_id=?");
+                                 s.bind(1, r.app_id).bind(2, r.user_id);
+                                 int rc = s.step();
+                                 if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_failure(rc);
+                                 if (rc == SQLITE_DONE || s.opt_text(0) != token_hash)
                                    return fail(errc::invalid_credentials,
                                                "the user id and token do not match");
                                }
