@@ -21,7 +21,11 @@ class sqlite_store_test : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    st_ = open_sqlite_store((dir_ / "p.db").string());
+    open_with_apps({});
+  }
+  // A fresh store in dir_ with the apps app1 and app2.
+  void open_with_apps(sqlite_options options) {
+    st_ = open_sqlite_store((dir_ / "p.db").string(), options);
     app_record a;
     a.app_id = "app1";
     a.name = "one";
@@ -151,14 +155,7 @@ TEST_F(sqlite_store_test, the_wal_restarts_under_a_steady_stream_of_commits) {
   st_.reset();
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
-  sqlite_options small{.checkpoint_pages = 200, .backfill_pages = 50, .tail_pages = 32};
-  st_ = open_sqlite_store((dir_ / "p.db").string(), small);
-  app_record a;
-  a.app_id = "app1";
-  a.name = "one";
-  a.api_token_hash = "h";
-  a.signing_secret = "s";
-  ASSERT_TRUE(st_->create_app(a));
+  open_with_apps({.checkpoint_pages = 200, .backfill_pages = 50, .tail_pages = 32});
   const auto wal = dir_ / "p.db-wal";
   constexpr std::uintmax_t frame = 4096 + 24;  // a page and its frame header
   std::uintmax_t largest = 0;
