@@ -37,7 +37,11 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
         registry_(registry) {}
 
   void start() {
-    asio::co_spawn(beast::get_lowest_layer(stream_).get_executor(), run(), asio::detached);
+    // The coroutine holds the session from its first line; until it runs (it may be queued on
+    // another thread's context) the function object holds it.
+    asio::co_spawn(
+        beast::get_lowest_layer(stream_).get_executor(),
+        [self = this->shared_from_this()] { return self->run(); }, asio::detached);
   }
 
   void drain() override {

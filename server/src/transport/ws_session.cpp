@@ -41,7 +41,12 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
 
   void start(http::request<http::string_body> req) {
     ++ctx_.stats.ws_connections;
-    asio::co_spawn(ws_.get_executor(), run(std::move(req)), asio::detached);
+    asio::co_spawn(
+        ws_.get_executor(),
+        [self = this->shared_from_this(), r = std::move(req)]() mutable {
+          return self->run(std::move(r));
+        },
+        asio::detached);
   }
 
   // services::client_connection
