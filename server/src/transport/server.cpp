@@ -31,7 +31,7 @@ class server_impl final : public server {
       : cfg_(cfg),
         ctx_(ctx),
         http_(http),
-        ioc_(cfg.threads),
+        ioc_(1),
         acceptor_(ioc_),
         signals_(ioc_, SIGTERM, SIGINT),
         ticker_(ioc_) {
@@ -59,11 +59,15 @@ class server_impl final : public server {
       throw std::runtime_error("cannot listen on " + cfg_.host + ":" + std::to_string(cfg_.port) +
                                ": " + ec.message());
     acceptor_.listen(asio::socket_base::max_listen_connections);
+    for (int i = 1; i < cfg_.threads; ++i) workers_.push_back(std::make_unique<worker>());
   }
 
   std::uint16_t port() const override { return acceptor_.local_endpoint().port(); }
   bool tls() const override { return ssl_.has_value(); }
 
+  // One io_context per I/O thread: a connection lives on one thread for its whole life, so its
+  // handlers never wait for or wake another thread; only events for a connection of another
+  // thread (a call's other party) cross over. The first context also accepts, ticks and drains.
   void run() override {
     asio::co_spawn(ioc_, accept_loop(), asio::detached);
     asio::co_spawn(ioc_, tick_loop(), asio::detached);
@@ -71,15 +75,25 @@ class server_impl final : public server {
       if (!ec) begin_drain(sig);
     });
     std::vector<std::thread> threads;
-    for (int i = 1; i < cfg_.threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    for (auto& w : workers_) threads.emplace_back([&w] { w->ioc.run(); });
     ioc_.run();
+    for (auto& w : workers_) {
+      w->guard.reset();
+      w->ioc.stop();
+    }
     for (auto& t : threads) t.join();
   }
 
  private:
+  // The context of the next accepted connection: the threads in turn.
+  asio::io_context& next_context() {
+    auto i = next_++ % (workers_.size() + 1);
+    return i == 0 ? ioc_ : workers_[i - 1]->ioc;
+  }
+
   asio::awaitable<void> accept_loop() {
     for (;;) {
-      tcp::socket socket{asio::make_strand(ioc_)};
+      tcp::socket socket{asio::make_strand(next_context())};
       auto [ec] = co_await acceptor_.async_accept(socket, tuple_awaitable);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
@@ -144,6 +158,14 @@ class server_impl final : public server {
   api::context& ctx_;
   api::http_api& http_;
   asio::io_context ioc_;
+  // The other I/O threads' contexts, kept running by their guards until the first one stops.
+  struct worker {
+    asio::io_context ioc{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
+        ioc.get_executor()};
+  };
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::size_t next_ = 0;
   std::optional<asio::ssl::context> ssl_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
