@@ -968,16 +968,20 @@ class sqlite_store final : public store {
 
   // The checkpoint after a commit. It cannot run while a background pass runs (SQLITE_BUSY at
   // once: SQLite never waits for the checkpoint lock); then it is retried at the next commit,
-  // unless the WAL is already at twice its threshold: then this waits for the pass to end.
+  // unless the WAL is already at twice its threshold: then this waits for our pass to end and
+  // tries once more. Busy for another reason (another process checkpointing): the next commit
+  // tries again; this never spins.
   void checkpoint_tail(sqlite3* db, const char* name, bool must) {
-    for (;;) {
-      int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      if (rc != SQLITE_BUSY || !must) return;
+    int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    if (rc != SQLITE_BUSY || !must) return;
+    {
       std::unique_lock lock(checkpoint_mutex_);
-      pass_done_.wait_for(lock, std::chrono::milliseconds(100),
+      if (!pass_running_) return;
+      pass_done_.wait_for(lock, std::chrono::seconds(1),
                           [&] { return !pass_running_ || stopping_; });
       if (stopping_) return;
     }
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
   }
 
   // Wakes the background checkpointer each time the WAL grew by backfill_pages, and, once the WAL
