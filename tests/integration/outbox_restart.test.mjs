@@ -13,7 +13,7 @@ import { uniq } from './lib/util.mjs';
 import { CallUser, assertAck, assertCall, callEvent, dial, establish } from './lib/calls.mjs';
 import { startOutbound, pemSecretLines } from './lib/standins/env.mjs';
 import { WebhookReceiver, verifies } from './lib/standins/webhook_receiver.mjs';
-import { randomHex, sleep } from './lib/standins/common.mjs';
+import { eventually, randomHex } from './lib/standins/common.mjs';
 
 let dataDir;
 let first;
@@ -144,11 +144,10 @@ test('kill -9 with webhooks in flight and waiting: a new parleyd on the same dat
 
   // Nothing is left pending; each listed event is delivered. A receiver answers before the
   // server records the outcome, so the record may trail it by a moment.
-  let afterList = [];
-  for (const end = Date.now() + ms(5000); Date.now() < end; await sleep(100)) {
-    afterList = await allDeliveries(second, app);
-    if ([...ids.keys()].every((id) => afterList.find((x) => x.event_id === id)?.state === 'delivered')) break;
-  }
+  const afterList = await eventually(async () => {
+    const list = await allDeliveries(second, app);
+    return [...ids.keys()].every((id) => list.find((x) => x.event_id === id)?.state === 'delivered') && list;
+  }, ms(5000), 'every event recorded as delivered', 100);
   for (const id of ids.keys()) {
     const d = afterList.find((x) => x.event_id === id);
     assert.ok(d, `${id} still listed`);

@@ -12,7 +12,7 @@ import { uniq, parseMetrics, metricValue } from './lib/util.mjs';
 import { validator } from './lib/openapi.mjs';
 import { CallUser, assertAck, assertCall, callEvent, dial, establish, connectCall, expectEnded } from './lib/calls.mjs';
 import { WebhookReceiver, verifies, parseSignatureHeader } from './lib/standins/webhook_receiver.mjs';
-import { sleep } from './lib/standins/common.mjs';
+import { eventually, sleep } from './lib/standins/common.mjs';
 
 let server; // default give-up (24 h)
 let server2; // --webhook-give-up-s 3
@@ -120,13 +120,11 @@ async function allDeliveries(srv, appName, { state, limit = 100 } = {}) {
 
 // The delivered list once it holds every one of `ids`: a receiver answers before the server
 // records the outcome, so the record may trail the receiver by a moment.
-async function deliveredList(srv, app, ids) {
-  let list = [];
-  for (const end = Date.now() + ms(5000); Date.now() < end; await sleep(100)) {
-    list = await allDeliveries(srv, app, { state: 'delivered' });
-    if (ids.every((id) => list.some((x) => x.event_id === id))) break;
-  }
-  return list;
+function deliveredList(srv, app, ids) {
+  return eventually(async () => {
+    const list = await allDeliveries(srv, app, { state: 'delivered' });
+    return ids.every((id) => list.some((x) => x.event_id === id)) && list;
+  }, ms(5000), `delivered records of ${ids.join(', ')}`, 100);
 }
 
 const near = (a, b, tol, what) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (±${tol})`);
