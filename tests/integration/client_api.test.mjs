@@ -47,6 +47,28 @@ test('GET /v1/me without or with a wrong session key is 401 unauthorized', async
   assertError(await api.me(app.api_token), 401, 'unauthorized');
 });
 
+test('a session key finds its session by the id it carries, and only with its whole secret', async () => {
+  // The key is base64url of the session's row id (8 bytes) and 32 random bytes.
+  const { session_key } = await api.login(app, uniq('keyid'));
+  assert.equal(session_key.length, 54);
+  const raw = Buffer.from(session_key, 'base64url');
+  assert.equal(raw.length, 40);
+  assertStatus(await api.me(session_key), 200);
+  // The same id with one secret bit changed, and the same secret under the next id: both 401.
+  const flipped = Buffer.from(raw);
+  flipped[39] ^= 1;
+  assertError(await api.me(flipped.toString('base64url')), 401, 'unauthorized');
+  const nextId = Buffer.from(raw);
+  nextId.writeBigUInt64BE(raw.readBigUInt64BE(0) + 1n, 0);
+  assertError(await api.me(nextId.toString('base64url')), 401, 'unauthorized');
+  // Ids nobody was given, and the bare secret without its id.
+  const zero = Buffer.from(raw);
+  zero.writeBigUInt64BE(0n, 0);
+  assertError(await api.me(zero.toString('base64url')), 401, 'unauthorized');
+  assertError(await api.me(raw.subarray(8).toString('base64url')), 401, 'unauthorized');
+  assertStatus(await api.me(session_key), 200);
+});
+
 test('DELETE /v1/session: 204, the key is then 401 and its WebSocket is closed 4000', async () => {
   const id = uniq('deauth');
   const { access_token, session_key } = await api.login(app, id);

@@ -80,7 +80,7 @@ http_response me(context& ctx, const request_view& rv) {
 
 http_response deauthenticate(context& ctx, const request_view& rv) {
   return with_session(ctx, rv, [&](const services::session_view& s) {
-    if (auto r = ctx.auth.deauthenticate(s.session.key_hash); !r) return error_response(r.error());
+    if (auto r = ctx.auth.deauthenticate(s.session); !r) return error_response(r.error());
     ctx.hub.close_sessions({s.session.key_hash}, services::close_code::deauthenticated,
                            "deauthenticated");
     return no_content();

@@ -128,6 +128,7 @@ class connection_handler final : public ws_handler {
     info.app_id = session_.app_id;
     info.user_id = session_.user_id;
     info.session_hash = session_.key_hash;
+    info.source = session_.source;
     info.device_id = device->value_or("");
     info.expires_at = session_.expires_at;
     handle_ = ctx_.hub.add(conn_, info);
@@ -259,8 +260,7 @@ class connection_handler final : public ws_handler {
     if (!jwt) return send_error(jwt.error(), req_id);
     auto at = ctx_.auth.refresh(session_, *token, *jwt, now_ms());
     if (!at) return send_error(at.error(), req_id);
-    session_.expires_at = *at;
-    ctx_.hub.set_expiry(handle_, *at);
+    ctx_.hub.set_session(handle_, session_.source, session_.expires_at);
     send({{"type", "ack"}, {"req_id", req_id}, {"session_expires_at", *at}});
   }
 

@@ -21,8 +21,6 @@ namespace parley::app {
 
 int serve(const serve_config& cfg) {
   auto st = store::open_sqlite_store(sqlite_path_for(cfg.data_dir, cfg.store_url));
-  // Sessions that expired while the server was down are of no use to anyone.
-  (void)st->delete_expired_sessions(now_ms());
 
   metrics stats;
   services::connection_hub hub;
@@ -30,6 +28,7 @@ int serve(const serve_config& cfg) {
   api::outbox_events outbox(cfg.webhook_give_up_s * 1000);
   services::user_service users(*st, hub, &outbox);
   services::auth_service auth(*st, cfg.ice, cfg.auth, stats);
+  auth.prune_sessions(now_ms());
   api::call_delivery delivery(hub);
   services::call_service calls(*st, delivery, &outbox);
   // Calls a previous process left unfinished cannot be carried: their connections are gone.

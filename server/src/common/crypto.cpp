@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <limits>
 #include <memory>
 #include <stdexcept>
 
@@ -20,6 +21,32 @@ std::string random_bytes(std::size_t n) {
 
 std::string new_secret() {
   return base64url(random_bytes(32));
+}
+
+std::string new_session_key(std::int64_t id) {
+  std::string raw(8, '\0');
+  auto v = static_cast<std::uint64_t>(id);
+  for (int i = 7; i >= 0; --i, v >>= 8)
+    raw[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+  raw += random_bytes(32);
+  return base64url(raw);
+}
+
+std::optional<std::int64_t> session_key_id(std::string_view key) noexcept {
+  constexpr std::size_t encoded_size = 54;  // 40 bytes in base64url without padding
+  if (key.size() != encoded_size) return std::nullopt;
+  try {
+    auto raw = base64url_decode(key);
+    if (!raw || raw->size() != 40) return std::nullopt;
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i)
+      v = (v << 8) | static_cast<unsigned char>((*raw)[static_cast<std::size_t>(i)]);
+    if (v == 0 || v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+      return std::nullopt;
+    return static_cast<std::int64_t>(v);
+  } catch (...) {
+    return std::nullopt;
+  }
 }
 
 std::string uuid_v4() {

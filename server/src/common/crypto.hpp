@@ -13,6 +13,13 @@ namespace parley::crypto {
 std::string random_bytes(std::size_t n);
 // A new secret: 256 random bits, base64url without padding (43 characters).
 std::string new_secret();
+// A session key: the session's row id (8 bytes, big-endian) then 256 random bits, base64url
+// without padding (54 characters). The id lets the store find the row by its primary key; the
+// random part is the secret (only the SHA-256 of the whole key is stored).
+std::string new_session_key(std::int64_t id);
+// The row id of a key made by new_session_key; nullopt for anything else (a key issued before
+// keys carried their id is 43 characters and has none).
+std::optional<std::int64_t> session_key_id(std::string_view key) noexcept;
 // A random lowercase UUID v4.
 std::string uuid_v4();
 bool is_uuid_v4(std::string_view s) noexcept;

@@ -89,8 +89,7 @@ result<std::string> app_service::rotate_token(const std::string& app_id) {
 }
 
 result<void> app_service::remove(const std::string& app_id) {
-  auto ended = store_.delete_app(app_id);
-  if (!ended) return ended.error();
+  if (auto r = store_.delete_app(app_id); !r) return r.error();
   if (hub_) hub_->close_app(app_id, close_code::session_invalid, "app deleted");
   return {};
 }

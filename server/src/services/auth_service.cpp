@@ -101,8 +101,9 @@ result<auth_service::prepared> auth_service::prepare(const std::string& app_id,
 
   prepared p;
   auto& out = p.answer;
-  out.session_key = crypto::new_secret();
   auto& s = p.session;
+  s.id = store_.new_session_id();
+  out.session_key = crypto::new_session_key(s.id);
   s.key_hash = crypto::sha256_hex(out.session_key);
   s.app_id = app_id;
   s.user_id = c.user_id;
@@ -165,7 +166,9 @@ result<auth_service::verified_token> auth_service::check_credentials(const store
 result<session_view> auth_service::verify(std::string_view session_key, millis now) {
   auto unauthorized = fail(errc::unauthorized, "missing or unknown session key");
   if (session_key.empty() || session_key.size() > limits::token_bytes) return unauthorized;
-  auto s = store_.find_session(crypto::sha256_hex(session_key));
+  // A key without an id is one issued before keys carried it (found by its hash alone).
+  auto s = store_.find_session(crypto::session_key_id(session_key).value_or(0),
+                               crypto::sha256_hex(session_key));
   if (!s) return s.error().code == errc::not_found ? unauthorized : s.error();
   if (s->expires_at && *s->expires_at <= now)
     return fail(errc::session_expired, "the session has expired");
@@ -174,11 +177,11 @@ result<session_view> auth_service::verify(std::string_view session_key, millis n
   return session_view{std::move(*s), std::move(*user)};
 }
 
-result<void> auth_service::deauthenticate(const std::string& key_hash) {
-  return store_.delete_session(key_hash);
+result<void> auth_service::deauthenticate(const store::session_record& s) {
+  return store_.delete_session(s);
 }
 
-result<millis> auth_service::refresh(const store::session_record& s,
+result<millis> auth_service::refresh(store::session_record& s,
                                      const std::optional<std::string>& session_token,
                                      const std::optional<std::string>& jwt, millis now) {
   if ((session_token ? 1 : 0) + (jwt ? 1 : 0) != 1)
@@ -193,14 +196,21 @@ result<millis> auth_service::refresh(const store::session_record& s,
   auto checked =
       check_credentials(*app, c, now, [&] { return store_.find_user(s.app_id, s.user_id); });
   if (!checked) return checked.error();
-  if (auto r = store_.update_session(s.key_hash, checked->source, checked->expires_at); !r)
-    return r.error();
+  if (auto r = store_.update_session(s, checked->source, checked->expires_at); !r) return r.error();
+  s.source = checked->source;
+  s.expires_at = checked->expires_at;
   return *checked->expires_at;
 }
 
 void auth_service::prune(millis now) {
   by_user_.prune(now);
   by_address_.prune(now);
+}
+
+void auth_service::prune_sessions(millis now) {
+  // An expired session's key is answered session_expired (not unauthorized) for a day.
+  constexpr millis day_ms = 24LL * 3600 * 1000;
+  (void)store_.prune_sessions(now - day_ms);  // a failure is logged; the next call retries
 }
 
 }  // namespace parley::services

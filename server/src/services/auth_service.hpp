@@ -62,11 +62,11 @@ class auth_service {
   result<session_view> verify(std::string_view session_key, millis now);
 
   // Ends the session; the caller closes its connections (4000).
-  result<void> deauthenticate(const std::string& key_hash);
+  result<void> deauthenticate(const store::session_record& s);
 
-  // Moves a session to a fresh session token or JWT of the same user; returns the new expiry.
-  result<millis> refresh(const store::session_record& s,
-                         const std::optional<std::string>& session_token,
+  // Moves a session to a fresh session token or JWT of the same user: updates `s` (source and
+  // expiry) and returns the new expiry.
+  result<millis> refresh(store::session_record& s, const std::optional<std::string>& session_token,
                          const std::optional<std::string>& jwt, millis now);
 
   std::vector<ice_server> ice_servers(const std::string& user_id, millis now) const {
@@ -74,6 +74,9 @@ class auth_service {
   }
 
   void prune(millis now);
+  // Reclaims the rows of ended sessions, a slice at a time, and of sessions expired for a day
+  // (call every second).
+  void prune_sessions(millis now);
 
  private:
   struct verified_token {

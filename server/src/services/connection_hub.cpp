@@ -60,10 +60,12 @@ void connection_hub::erase_locked(handle h) {
   entries_.erase(it);
 }
 
-void connection_hub::set_expiry(handle h, std::optional<millis> expires_at) {
+void connection_hub::set_session(handle h, store::session_source source,
+                                 std::optional<millis> expires_at) {
   std::lock_guard lock(mutex_);
   auto it = entries_.find(h);
   if (it == entries_.end()) return;
+  it->second.info.source = source;
   it->second.info.expires_at = expires_at;
   it->second.warned = false;
   if (expires_at)
@@ -106,12 +108,27 @@ void connection_hub::close_sessions(const std::vector<std::string>& session_hash
 
 void connection_hub::close_user(const std::string& app_id, const std::string& user_id, int code,
                                 const std::string& reason) {
+  close_user_if(
+      app_id, user_id, [](const entry&) { return true; }, code, reason);
+}
+
+void connection_hub::close_user_sessions(const std::string& app_id, const std::string& user_id,
+                                         store::session_source source, int code,
+                                         const std::string& reason) {
+  close_user_if(
+      app_id, user_id, [source](const entry& e) { return e.info.source == source; }, code, reason);
+}
+
+void connection_hub::close_user_if(const std::string& app_id, const std::string& user_id,
+                                   const std::function<bool(const entry&)>& pred, int code,
+                                   const std::string& reason) {
   std::vector<std::shared_ptr<client_connection>> doomed;
   {
     std::lock_guard lock(mutex_);
     std::vector<handle> hs;
     auto [b, e] = by_user_.equal_range(user_key(app_id, user_id));
-    for (auto it = b; it != e; ++it) hs.push_back(it->second);
+    for (auto it = b; it != e; ++it)
+      if (pred(entries_.at(it->second))) hs.push_back(it->second);
     for (auto h : hs) {
       doomed.push_back(entries_.at(h).conn);
       erase_locked(h);

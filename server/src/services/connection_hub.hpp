@@ -6,6 +6,7 @@
 
 #include "common/clock.hpp"
 #include "services/client_connection.hpp"
+#include "store/records.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -26,6 +27,7 @@ struct connection_info {
   std::string session_hash;
   std::string device_id;  // empty: replaces nothing and is never replaced
   std::optional<millis> expires_at;
+  store::session_source source = store::session_source::access_token;
 };
 
 class connection_hub {
@@ -37,13 +39,17 @@ class connection_hub {
   handle add(std::shared_ptr<client_connection> conn, connection_info info);
   void remove(handle h);
 
-  void set_expiry(handle h, std::optional<millis> expires_at);
+  // After a refresh: the session's new source and expiry.
+  void set_session(handle h, store::session_source source, std::optional<millis> expires_at);
 
   // Closes every connection of these sessions / this user / this app with `code`.
   void close_sessions(const std::vector<std::string>& session_hashes, int code,
                       const std::string& reason);
   void close_user(const std::string& app_id, const std::string& user_id, int code,
                   const std::string& reason);
+  // Closes the user's connections whose session comes from `source` (its revocation).
+  void close_user_sessions(const std::string& app_id, const std::string& user_id,
+                           store::session_source source, int code, const std::string& reason);
   void close_app(const std::string& app_id, int code, const std::string& reason);
 
   // Session expiry: `warn` for connections within `lead_ms` of expiry (once per expiry value),
@@ -69,6 +75,9 @@ class connection_hub {
     return app_id + '\n' + user_id;
   }
   void erase_locked(handle h);
+  void close_user_if(const std::string& app_id, const std::string& user_id,
+                     const std::function<bool(const entry&)>& pred, int code,
+                     const std::string& reason);
   std::vector<std::shared_ptr<client_connection>> take_matching(
       const std::function<bool(const entry&)>& pred);
 

@@ -101,8 +101,7 @@ result<void> user_service::remove(const std::string& app_id, const std::string& 
     if (!app) return app.error();
     outbox = composer_->user_deleted(*app, user_id, now_ms());
   }
-  auto ended = store_.delete_user(app_id, user_id, outbox);
-  if (!ended) return ended.error();
+  if (auto r = store_.delete_user(app_id, user_id, outbox); !r) return r.error();
   hub_.close_user(app_id, user_id, close_code::user_deleted, "user deleted");
   return {};
 }
@@ -111,18 +110,19 @@ result<std::string> user_service::issue_access_token(const std::string& app_id,
                                                      const std::string& user_id) {
   if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
   auto token = crypto::new_secret();
-  auto ended = store_.set_access_token(app_id, user_id, crypto::sha256_hex(token));
-  if (!ended) return ended.error();
-  hub_.close_sessions(*ended, close_code::session_invalid, "access token rotated");
+  if (auto r = store_.set_access_token(app_id, user_id, crypto::sha256_hex(token)); !r)
+    return r.error();
+  hub_.close_user_sessions(app_id, user_id, store::session_source::access_token,
+                           close_code::session_invalid, "access token rotated");
   return token;
 }
 
 result<void> user_service::revoke_access_token(const std::string& app_id,
                                                const std::string& user_id) {
   if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
-  auto ended = store_.set_access_token(app_id, user_id, std::nullopt);
-  if (!ended) return ended.error();
-  hub_.close_sessions(*ended, close_code::session_invalid, "access token revoked");
+  if (auto r = store_.set_access_token(app_id, user_id, std::nullopt); !r) return r.error();
+  hub_.close_user_sessions(app_id, user_id, store::session_source::access_token,
+                           close_code::session_invalid, "access token revoked");
   return {};
 }
 
@@ -146,9 +146,9 @@ result<void> user_service::revoke_session_tokens(const std::string& app_id,
                                                  const std::string& user_id) {
   if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
   if (auto u = store_.find_user(app_id, user_id); !u) return u.error();
-  auto ended = store_.revoke_session_tokens(app_id, user_id);
-  if (!ended) return ended.error();
-  hub_.close_sessions(*ended, close_code::session_invalid, "session tokens revoked");
+  if (auto r = store_.revoke_session_tokens(app_id, user_id); !r) return r.error();
+  hub_.close_user_sessions(app_id, user_id, store::session_source::session_token,
+                           close_code::session_invalid, "session tokens revoked");
   return {};
 }
 

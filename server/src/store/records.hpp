@@ -79,6 +79,7 @@ struct user_patch {
 enum class session_source { access_token, session_token, jwt };
 
 struct session_record {
+  std::int64_t id = 0;  // row id, carried in the key (0: a key issued before keys carried it)
   std::string key_hash;
   std::string app_id;
   std::string user_id;

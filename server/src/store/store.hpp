@@ -36,8 +36,9 @@ class store {
   virtual result<app_and_user> find_app_and_user(const std::string& app_id,
                                                  const std::string& user_id) = 0;
   virtual result<void> set_app_token_hash(const std::string& app_id, const std::string& hash) = 0;
-  // Deletes the app and everything in it; returns the key hashes of the sessions that ended.
-  virtual result<std::vector<std::string>> delete_app(const std::string& app_id) = 0;
+  // Deletes the app and everything in it. Its sessions stop working at once (their rows are
+  // reclaimed later by prune_sessions).
+  virtual result<void> delete_app(const std::string& app_id) = 0;
   virtual result<void> set_settings(const std::string& app_id, const app_settings& s) = 0;
 
   // Users.
@@ -48,28 +49,32 @@ class store {
                                                       const std::string& after, int limit) = 0;
   virtual result<user_record> update_user(const std::string& app_id, const std::string& user_id,
                                           const user_patch& patch) = 0;
-  // Deletes the user, its tokens, sessions and push tokens, and queues `outbox` in the same
-  // transaction; returns the ended session hashes.
-  virtual result<std::vector<std::string>> delete_user(const std::string& app_id,
-                                                       const std::string& user_id,
-                                                       std::span<const outbox_entry> outbox) = 0;
+  // Deletes the user, its tokens and push tokens, and queues `outbox` in the same transaction.
+  // Its sessions stop working at once (a user made again with the same id gets none of them).
+  virtual result<void> delete_user(const std::string& app_id, const std::string& user_id,
+                                   std::span<const outbox_entry> outbox) = 0;
 
-  // Access tokens: set (nullopt revokes). Sessions made from the previous token end; their
-  // key hashes are returned.
-  virtual result<std::vector<std::string>> set_access_token(
-      const std::string& app_id, const std::string& user_id,
-      const std::optional<std::string>& hash) = 0;
+  // Access tokens: set (nullopt revokes). Sessions made from the previous token end.
+  virtual result<void> set_access_token(const std::string& app_id, const std::string& user_id,
+                                        const std::optional<std::string>& hash) = 0;
 
   // Session tokens.
   virtual result<void> add_session_token(const std::string& app_id, const std::string& user_id,
                                          const std::string& hash, millis expires_at) = 0;
   virtual result<session_token_record> find_session_token(const std::string& app_id,
                                                           const std::string& hash) = 0;
-  // Deletes all session tokens of the user and the sessions made from them.
-  virtual result<std::vector<std::string>> revoke_session_tokens(const std::string& app_id,
-                                                                 const std::string& user_id) = 0;
+  // Deletes all session tokens of the user and ends the sessions made from them.
+  virtual result<void> revoke_session_tokens(const std::string& app_id,
+                                             const std::string& user_id) = 0;
 
-  // Sessions (by the SHA-256 of the session key).
+  // Sessions. A session is found by the row id its key carries and the SHA-256 of the key
+  // (id 0: a key issued before keys carried their id, found by the hash alone). Ending the
+  // sessions of a user (revocation, deletion) does not touch their rows: each session holds
+  // the user's epoch for its source at creation, and one whose epoch is no longer the user's
+  // is not found. This keeps authentication's insert to the table's last pages: no index on
+  // the key or the user is written per session.
+  // A new, unused session row id for new_session_key.
+  virtual std::int64_t new_session_id() = 0;
   virtual result<void> create_session(const session_record& s) = 0;
   // create_session with group commit: the row is written together with the other sessions
   // submitted meanwhile, in one transaction. `done` runs once, on a thread of the store's, after
@@ -88,12 +93,15 @@ class store {
     }
     done(create_session(s));
   }
-  virtual result<session_record> find_session(const std::string& key_hash) = 0;
-  virtual result<void> delete_session(const std::string& key_hash) = 0;
-  virtual result<void> update_session(const std::string& key_hash, session_source source,
+  virtual result<session_record> find_session(std::int64_t id, const std::string& key_hash) = 0;
+  virtual result<void> delete_session(const session_record& s) = 0;
+  // A refresh: the session now lasts by `source` (and ends with that source's revocation).
+  virtual result<void> update_session(const session_record& s, session_source source,
                                       std::optional<millis> expires_at) = 0;
-  // Removes sessions whose expiry has passed; returns how many.
-  virtual result<int> delete_expired_sessions(millis now) = 0;
+  // Deletes the rows of sessions that expired at or before `expired_by` and of ended ones
+  // (revoked, user or app deleted), the latter a bounded slice of the table per call so that
+  // no call holds the store for long; returns how many rows went.
+  virtual result<int> prune_sessions(millis expired_by) = 0;
 
   // Push tokens. put moves a token held by another user of the app to this user.
   virtual result<void> put_push_token(const std::string& app_id, const std::string& user_id,

@@ -128,7 +128,10 @@ class server_impl final : public server {
       auto now = now_ms();
       api::sweep_sessions(ctx_, now);
       ctx_.calls.fire_timers(now);
-      if (++n % 4 == 0) ctx_.calls.record_alive(now);
+      if (++n % 4 == 0) {
+        ctx_.calls.record_alive(now);
+        ctx_.auth.prune_sessions(now);
+      }
       if (n % 240 == 0) ctx_.auth.prune(now);
     }
   }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace parley::crypto {
 namespace {
 
@@ -43,6 +45,22 @@ TEST(crypto, secrets_have_256_bits_and_differ) {
   EXPECT_EQ(a.size(), 43u);
   EXPECT_NE(a, b);
   EXPECT_EQ(base64url_decode(a)->size(), 32u);
+}
+
+TEST(crypto, a_session_key_carries_its_id_and_256_random_bits) {
+  for (std::int64_t id : {std::int64_t{1}, std::int64_t{255}, std::int64_t{1} << 40,
+                          std::numeric_limits<std::int64_t>::max()}) {
+    auto a = new_session_key(id), b = new_session_key(id);
+    EXPECT_EQ(a.size(), 54u);
+    EXPECT_NE(a, b);
+    EXPECT_EQ(base64url_decode(a)->size(), 40u);
+    EXPECT_EQ(session_key_id(a), id);
+  }
+  EXPECT_FALSE(session_key_id(new_secret()).has_value());  // a key from before: no id
+  EXPECT_FALSE(session_key_id(std::string(54, '!')).has_value());
+  EXPECT_FALSE(session_key_id(base64url(std::string(40, '\0'))).has_value());    // id 0
+  EXPECT_FALSE(session_key_id(base64url(std::string(40, '\xff'))).has_value());  // negative
+  EXPECT_FALSE(session_key_id("").has_value());
 }
 
 TEST(crypto, uuid_v4_is_lowercase_version_4) {

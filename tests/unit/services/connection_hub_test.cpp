@@ -100,11 +100,40 @@ TEST(connection_hub, refresh_moves_expiry_and_rearms_the_warning) {
   auto warn = [&](client_connection&, millis) { ++warned; };
   auto expire = [&](client_connection&) { ++expired; };
   hub.sweep(50'000, 60'000, warn, expire);
-  hub.set_expiry(h, 500'000);
+  hub.set_session(h, store::session_source::session_token, 500'000);
   hub.sweep(100'000, 60'000, warn, expire);
   EXPECT_EQ(expired, 0);
   hub.sweep(450'000, 60'000, warn, expire);
   EXPECT_EQ(warned, 2);
+}
+
+TEST(connection_hub, a_revocation_closes_only_the_users_sessions_from_that_source) {
+  connection_hub hub;
+  auto by_access = std::make_shared<fake_connection>();
+  auto by_token = std::make_shared<fake_connection>();
+  auto refreshed = std::make_shared<fake_connection>();
+  auto other_user = std::make_shared<fake_connection>();
+  hub.add(by_access, info("u", "s1", "d1"));
+  auto t = info("u", "s2", "d2", 900'000);
+  t.source = store::session_source::session_token;
+  hub.add(by_token, t);
+  // Made from the access token, then refreshed with a session token: it now ends with those.
+  auto h = hub.add(refreshed, info("u", "s3", "d3"));
+  hub.set_session(h, store::session_source::session_token, 900'000);
+  hub.add(other_user, info("v", "s4", "d4"));
+
+  hub.close_user_sessions("app", "u", store::session_source::access_token,
+                          close_code::session_invalid, "access token revoked");
+  EXPECT_EQ(by_access->closes, std::vector<int>{close_code::session_invalid});
+  EXPECT_TRUE(by_token->closes.empty());
+  EXPECT_TRUE(refreshed->closes.empty());
+
+  hub.close_user_sessions("app", "u", store::session_source::session_token,
+                          close_code::session_invalid, "session tokens revoked");
+  EXPECT_EQ(by_token->closes, std::vector<int>{close_code::session_invalid});
+  EXPECT_EQ(refreshed->closes, std::vector<int>{close_code::session_invalid});
+  EXPECT_TRUE(other_user->closes.empty());
+  EXPECT_EQ(hub.size(), 1u);
 }
 
 TEST(connection_hub, removed_connections_are_not_closed_later) {

@@ -1,6 +1,9 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "store/sqlite/migrations.hpp"
+
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -50,11 +53,15 @@ class sqlite_store_test : public ::testing::Test {
   session_record session(const std::string& hash, const std::string& app, const std::string& uid,
                          session_source src) {
     session_record s;
+    s.id = st_->new_session_id();
     s.key_hash = hash;
     s.app_id = app;
     s.user_id = uid;
     s.source = src;
     return s;
+  }
+  bool found(const session_record& s) {
+    return static_cast<bool>(st_->find_session(s.id, s.key_hash));
   }
 
   std::filesystem::path dir_;
@@ -99,36 +106,188 @@ TEST_F(sqlite_store_test, list_pages_in_user_id_order) {
   EXPECT_EQ((*second)[0].user_id, "c");
 }
 
+TEST_F(sqlite_store_test, a_session_is_found_by_its_id_and_hash_and_only_both) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  auto k1 = session("k1", "app1", "alice", session_source::access_token);
+  ASSERT_TRUE(st_->create_session(k1));
+  auto s = st_->find_session(k1.id, "k1");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->id, k1.id);
+  EXPECT_EQ(s->user_id, "alice");
+  EXPECT_FALSE(st_->find_session(k1.id, "k2"));      // right row, wrong secret
+  EXPECT_FALSE(st_->find_session(k1.id + 1, "k1"));  // no such row
+  EXPECT_FALSE(st_->find_session(0, "k1"));          // not a legacy row
+  // Ids are handed out once, past every stored row, also by a store opened later.
+  auto k2 = session("k2", "app1", "alice", session_source::access_token);
+  EXPECT_GT(k2.id, k1.id);
+  st_.reset();
+  st_ = open_sqlite_store((dir_ / "p.db").string());
+  EXPECT_GT(st_->new_session_id(), k1.id);
+}
+
+TEST_F(sqlite_store_test, a_session_of_a_user_that_no_longer_exists_is_not_written) {
+  auto r = st_->create_session(session("k1", "app1", "nobody", session_source::jwt));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::invalid_credentials);
+}
+
 TEST_F(sqlite_store_test, rotating_access_token_ends_only_access_token_sessions) {
   ASSERT_TRUE(st_->create_user(user("app1", "alice")));
-  ASSERT_TRUE(st_->create_session(session("k1", "app1", "alice", session_source::access_token)));
-  ASSERT_TRUE(st_->create_session(session("k2", "app1", "alice", session_source::session_token)));
-  auto ended = st_->set_access_token("app1", "alice", std::string("newhash"));
-  ASSERT_TRUE(ended);
-  EXPECT_EQ(*ended, std::vector<std::string>{"k1"});
-  EXPECT_FALSE(st_->find_session("k1"));
-  EXPECT_TRUE(st_->find_session("k2"));
+  ASSERT_TRUE(st_->create_user(user("app1", "bob")));
+  auto k1 = session("k1", "app1", "alice", session_source::access_token);
+  auto k2 = session("k2", "app1", "alice", session_source::session_token);
+  auto k3 = session("k3", "app1", "alice", session_source::jwt);
+  auto bobs = session("k4", "app1", "bob", session_source::access_token);
+  for (const auto& k : {k1, k2, k3, bobs}) ASSERT_TRUE(st_->create_session(k));
+  ASSERT_TRUE(st_->set_access_token("app1", "alice", std::string("newhash")));
+  EXPECT_FALSE(found(k1));
+  EXPECT_TRUE(found(k2));
+  EXPECT_TRUE(found(k3));
+  EXPECT_TRUE(found(bobs));
+  // Sessions made after the rotation hold the new epoch.
+  auto k5 = session("k5", "app1", "alice", session_source::access_token);
+  ASSERT_TRUE(st_->create_session(k5));
+  EXPECT_TRUE(found(k5));
 }
 
 TEST_F(sqlite_store_test, revoking_session_tokens_ends_their_sessions) {
   ASSERT_TRUE(st_->create_user(user("app1", "alice")));
   ASSERT_TRUE(st_->add_session_token("app1", "alice", "t1", 1000));
-  ASSERT_TRUE(st_->create_session(session("k2", "app1", "alice", session_source::session_token)));
-  auto ended = st_->revoke_session_tokens("app1", "alice");
-  ASSERT_TRUE(ended);
-  EXPECT_EQ(*ended, std::vector<std::string>{"k2"});
+  auto k1 = session("k1", "app1", "alice", session_source::access_token);
+  auto k2 = session("k2", "app1", "alice", session_source::session_token);
+  ASSERT_TRUE(st_->create_session(k1));
+  ASSERT_TRUE(st_->create_session(k2));
+  ASSERT_TRUE(st_->revoke_session_tokens("app1", "alice"));
+  EXPECT_FALSE(found(k2));
+  EXPECT_TRUE(found(k1));
   EXPECT_FALSE(st_->find_session_token("app1", "t1"));
 }
 
-TEST_F(sqlite_store_test, deleting_a_user_removes_sessions_tokens_and_push_tokens) {
+TEST_F(sqlite_store_test, a_refreshed_session_ends_with_its_new_source) {
   ASSERT_TRUE(st_->create_user(user("app1", "alice")));
-  ASSERT_TRUE(st_->create_session(session("k1", "app1", "alice", session_source::jwt)));
+  auto k1 = session("k1", "app1", "alice", session_source::access_token);
+  ASSERT_TRUE(st_->create_session(k1));
+  ASSERT_TRUE(st_->update_session(k1, session_source::session_token, 5000));
+  ASSERT_TRUE(st_->set_access_token("app1", "alice", std::nullopt));
+  auto s = st_->find_session(k1.id, "k1");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->source, session_source::session_token);
+  EXPECT_EQ(s->expires_at, 5000);
+  ASSERT_TRUE(st_->revoke_session_tokens("app1", "alice"));
+  EXPECT_FALSE(found(k1));
+}
+
+TEST_F(sqlite_store_test, deleting_a_user_ends_sessions_and_removes_tokens_and_push_tokens) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  auto k1 = session("k1", "app1", "alice", session_source::jwt);
+  auto k2 = session("k2", "app1", "alice", session_source::access_token);
+  ASSERT_TRUE(st_->create_session(k1));
+  ASSERT_TRUE(st_->create_session(k2));
   ASSERT_TRUE(st_->put_push_token("app1", "alice", {"fcm", "tok", 5}));
-  auto ended = st_->delete_user("app1", "alice", {});
-  ASSERT_TRUE(ended);
-  EXPECT_EQ(ended->size(), 1u);
+  ASSERT_TRUE(st_->delete_user("app1", "alice", {}));
+  EXPECT_FALSE(found(k1));
+  // A user made again with the same id gets none of the old sessions.
   ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  EXPECT_FALSE(found(k1));
+  EXPECT_FALSE(found(k2));
   EXPECT_TRUE(st_->list_push_tokens("app1", "alice")->empty());
+  auto k3 = session("k3", "app1", "alice", session_source::jwt);
+  ASSERT_TRUE(st_->create_session(k3));
+  EXPECT_TRUE(found(k3));
+}
+
+TEST_F(sqlite_store_test, deleting_an_app_ends_its_sessions) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  ASSERT_TRUE(st_->create_user(user("app2", "alice")));
+  auto k1 = session("k1", "app1", "alice", session_source::access_token);
+  auto k2 = session("k2", "app2", "alice", session_source::access_token);
+  ASSERT_TRUE(st_->create_session(k1));
+  ASSERT_TRUE(st_->create_session(k2));
+  ASSERT_TRUE(st_->delete_app("app1"));
+  EXPECT_FALSE(found(k1));
+  EXPECT_TRUE(found(k2));
+}
+
+// A database of schema 5, where sessions were keyed by the hash of a 43-character key.
+TEST_F(sqlite_store_test, sessions_from_before_keys_carried_their_id_keep_working) {
+  st_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  auto path = (dir_ / "p.db").string();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  auto exec = [&](const std::string& sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+  };
+  auto migrations = sqlite_migrations();
+  ASSERT_GE(migrations.size(), 6u);
+  for (std::size_t i = 0; i < 5; ++i) exec(std::string(migrations[i]));
+  exec(
+      "PRAGMA user_version=5;"
+      "INSERT INTO apps VALUES('app1','one','h','s',1,'{}');"
+      "INSERT INTO users(app_id,user_id,nickname,profile_url,metadata,created_at) "
+      "VALUES('app1','alice','','','{}',1),('app1','bob','','','{}',1);"
+      "INSERT INTO sessions VALUES('old-a','app1','alice',0,NULL,'d',1);"
+      "INSERT INTO sessions VALUES('old-b','app1','bob',2,NULL,'d',1);");
+  sqlite3_close(db);
+
+  st_ = open_sqlite_store(path);
+  auto a = st_->find_session(0, "old-a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->user_id, "alice");
+  EXPECT_GT(a->id, 0);
+  EXPECT_TRUE(st_->find_session(0, "old-b"));
+  EXPECT_FALSE(st_->find_session(a->id, "old-b"));
+  // New sessions get ids past the old rows, and revocation and deletion end the old ones.
+  auto fresh = session("new", "app1", "alice", session_source::access_token);
+  ASSERT_TRUE(st_->create_session(fresh));
+  EXPECT_TRUE(found(fresh));
+  ASSERT_TRUE(st_->set_access_token("app1", "alice", std::nullopt));
+  EXPECT_FALSE(st_->find_session(0, "old-a"));
+  EXPECT_FALSE(found(fresh));
+  ASSERT_TRUE(st_->delete_user("app1", "bob", {}));
+  ASSERT_TRUE(st_->create_user(user("app1", "bob")));
+  EXPECT_FALSE(st_->find_session(0, "old-b"));
+}
+
+TEST_F(sqlite_store_test, pruning_reclaims_the_rows_of_ended_sessions_a_slice_at_a_time) {
+  sqlite_options small;
+  small.prune_slice = 3;
+  st_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  open_with_apps(small);
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  ASSERT_TRUE(st_->create_user(user("app1", "bob")));
+  std::vector<session_record> alices, bobs;
+  for (int i = 0; i < 5; ++i) {
+    alices.push_back(
+        session("a" + std::to_string(i), "app1", "alice", session_source::access_token));
+    bobs.push_back(session("b" + std::to_string(i), "app1", "bob", session_source::jwt));
+    ASSERT_TRUE(st_->create_session(alices.back()));
+    ASSERT_TRUE(st_->create_session(bobs.back()));
+  }
+  ASSERT_TRUE(st_->set_access_token("app1", "alice", std::nullopt));  // ends alice's 5
+  // Nothing ended for bob: a full round of slices removes alice's rows and only those.
+  int removed = 0;
+  for (int i = 0; i < 4; ++i) {
+    auto r = st_->prune_sessions(0);
+    ASSERT_TRUE(r);
+    EXPECT_LE(*r, 3);  // one slice of 3 ids per call
+    removed += *r;
+  }
+  EXPECT_EQ(removed, 5);
+  for (const auto& b : bobs) EXPECT_TRUE(found(b));
+  // The cursor went round: rows ended later are found on the next round.
+  ASSERT_TRUE(st_->delete_user("app1", "bob", {}));
+  removed = 0;
+  for (int i = 0; i < 4; ++i) removed += *st_->prune_sessions(0);
+  EXPECT_EQ(removed, 5);
+  ASSERT_TRUE(st_->create_user(user("app1", "bob")));
+  for (const auto& b : bobs) EXPECT_FALSE(found(b));
 }
 
 TEST_F(sqlite_store_test, a_push_token_moves_to_the_user_who_registers_it_last) {
@@ -226,15 +385,14 @@ TEST_F(sqlite_store_test, batched_sessions_are_stored_before_done_and_fail_one_b
         auto hash = "k" + std::to_string(t) + "-" + std::to_string(i);
         // Every fifth session names a user that does not exist: refused alone.
         auto uid = i % 5 == 0 ? std::string("nobody") : std::string("alice");
-        st_->create_session_batched(session(hash, "app1", uid, session_source::access_token),
-                                    std::nullopt, [&, hash](result<void> r) {
-                                      // Committed when told: visible to a lookup at once.
-                                      EXPECT_EQ(static_cast<bool>(st_->find_session(hash)),
-                                                static_cast<bool>(r));
-                                      std::lock_guard lock(m);
-                                      outcomes.emplace_back(hash, static_cast<bool>(r));
-                                      all_told.notify_all();
-                                    });
+        auto s = session(hash, "app1", uid, session_source::access_token);
+        st_->create_session_batched(s, std::nullopt, [&, hash, s](result<void> r) {
+          // Committed when told: visible to a lookup at once.
+          EXPECT_EQ(found(s), static_cast<bool>(r));
+          std::lock_guard lock(m);
+          outcomes.emplace_back(hash, static_cast<bool>(r));
+          all_told.notify_all();
+        });
       }
     });
   for (auto& t : threads) t.join();
@@ -254,17 +412,18 @@ TEST_F(sqlite_store_test, a_batched_session_whose_token_was_rotated_meanwhile_is
   // Verified against "old", then the token rotates before the batch commits.
   ASSERT_TRUE(st_->set_access_token("app1", "alice", std::string("new")));
   std::promise<result<void>> told;
-  st_->create_session_batched(session("k1", "app1", "alice", session_source::access_token),
-                              std::string("old"), [&](result<void> r) { told.set_value(r); });
+  auto k1 = session("k1", "app1", "alice", session_source::access_token);
+  st_->create_session_batched(k1, std::string("old"), [&](result<void> r) { told.set_value(r); });
   auto r = told.get_future().get();
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::invalid_credentials);
-  EXPECT_FALSE(st_->find_session("k1"));
+  EXPECT_FALSE(found(k1));
   std::promise<result<void>> told2;
-  st_->create_session_batched(session("k2", "app1", "alice", session_source::access_token),
-                              std::string("new"), [&](result<void> r2) { told2.set_value(r2); });
+  auto k2 = session("k2", "app1", "alice", session_source::access_token);
+  st_->create_session_batched(k2, std::string("new"),
+                              [&](result<void> r2) { told2.set_value(r2); });
   EXPECT_TRUE(told2.get_future().get());
-  EXPECT_TRUE(st_->find_session("k2"));
+  EXPECT_TRUE(found(k2));
 }
 
 TEST_F(sqlite_store_test, expired_sessions_are_deleted) {
@@ -272,9 +431,11 @@ TEST_F(sqlite_store_test, expired_sessions_are_deleted) {
   auto s = session("k1", "app1", "alice", session_source::session_token);
   s.expires_at = 100;
   ASSERT_TRUE(st_->create_session(s));
-  ASSERT_TRUE(st_->create_session(session("k2", "app1", "alice", session_source::access_token)));
-  EXPECT_EQ(*st_->delete_expired_sessions(100), 1);
-  EXPECT_TRUE(st_->find_session("k2"));
+  auto k2 = session("k2", "app1", "alice", session_source::access_token);
+  ASSERT_TRUE(st_->create_session(k2));
+  EXPECT_EQ(*st_->prune_sessions(100), 1);
+  EXPECT_FALSE(found(s));
+  EXPECT_TRUE(found(k2));
 }
 
 }  // namespace

@@ -142,7 +142,40 @@ CREATE TRIGGER apps_changed_by_delete AFTER DELETE ON apps BEGIN
 END;
 )sql";
 
-constexpr std::array<std::string_view, 5> all{v1, v2, v3, v4, v5};
+// Sessions found by the row id their key carries, and ended by epochs instead of deletes, so an
+// authentication writes the table's last page and nothing else (no index on the key hash or the
+// user to update per session). users.*_epoch is the epoch a session of that source must hold;
+// meta 'session_epoch' is the counter every new epoch comes from (a revocation, a deleted user
+// or app moves it on, and a new user starts at its value, so a user made again with the id of
+// a deleted one matches none of the old sessions). Sessions from before are kept as legacy
+// rows, found by their key hash through a partial index that new sessions never enter.
+constexpr std::string_view v6 = R"sql(
+ALTER TABLE users ADD COLUMN access_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN token_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN jwt_epoch INTEGER NOT NULL DEFAULT 0;
+INSERT INTO meta(key, value) VALUES('session_epoch', 0) ON CONFLICT(key) DO NOTHING;
+CREATE TABLE sessions_v6 (
+  id          INTEGER PRIMARY KEY,
+  key_hash    TEXT NOT NULL,
+  app_id      TEXT NOT NULL,
+  user_id     TEXT NOT NULL,
+  source      INTEGER NOT NULL,
+  epoch       INTEGER NOT NULL,
+  expires_at  INTEGER,
+  device_id   TEXT NOT NULL,
+  created_at  INTEGER NOT NULL,
+  legacy      INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO sessions_v6(key_hash,app_id,user_id,source,epoch,expires_at,device_id,created_at,legacy)
+  SELECT key_hash,app_id,user_id,source,0,expires_at,device_id,created_at,1 FROM sessions
+  ORDER BY created_at;
+DROP TABLE sessions;
+ALTER TABLE sessions_v6 RENAME TO sessions;
+CREATE INDEX sessions_expiry ON sessions(expires_at) WHERE expires_at IS NOT NULL;
+CREATE INDEX sessions_legacy ON sessions(key_hash) WHERE legacy=1;
+)sql";
+
+constexpr std::array<std::string_view, 6> all{v1, v2, v3, v4, v5, v6};
 }  // namespace
 
 std::span<const std::string_view> sqlite_migrations() {

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_store.hpp"
 
+#include "common/crypto.hpp"
 #include "common/log.hpp"
 #include "store/sqlite/group_commit.hpp"
 #include "store/sqlite/migrations.hpp"
@@ -7,6 +8,7 @@
 #include <sqlite3.h>
 #include <boost/json.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -155,6 +157,14 @@ app_settings decode_settings(const std::string& text) {
   return s;
 }
 
+// The user's epoch for a session of source `src` (0 access token, 1 session token, 2 JWT), from
+// the users columns prefixed `u`. A macro so that every statement stays one literal (prepared
+// statements are cached by the literal's address).
+#define SESSION_EPOCH_OF(src, u)                              \
+  "CASE " src " WHEN 0 THEN " u "access_epoch WHEN 1 THEN " u \
+  "token_epoch "                                              \
+  "ELSE " u "jwt_epoch END"
+
 class sqlite_store final : public store {
  public:
   sqlite_store(const std::string& path, sqlite_options options) : path_(path), options_(options) {
@@ -182,6 +192,11 @@ class sqlite_store final : public store {
     exec("PRAGMA temp_store=MEMORY");
     exec("PRAGMA foreign_keys=ON");
     migrate();
+    {
+      auto s = prepare("SELECT coalesce(max(id),0)+1 FROM sessions");
+      if (s.step() != SQLITE_ROW) throw std::runtime_error("SQLite: cannot read the sessions' ids");
+      next_session_id_ = s.int64(0);
+    }
     start_checkpointer(path);
     session_writer_ = std::make_unique<group_commit>(
         [this](std::vector<group_commit::job>& batch, std::vector<result<void>>& outcomes) {
@@ -287,20 +302,15 @@ class sqlite_store final : public store {
     return changed_one(s.step(), "app_not_found");
   }
 
-  result<std::vector<std::string>> delete_app(const std::string& app_id) override {
+  result<void> delete_app(const std::string& app_id) override {
     std::lock_guard lock(mutex_);
     transaction tx(*this);
-    std::vector<std::string> ended;
-    {
-      auto s = prepare("SELECT key_hash FROM sessions WHERE app_id=?");
-      s.bind(1, app_id);
-      int rc;
-      while ((rc = s.step()) == SQLITE_ROW) ended.push_back(s.text(0));
-      if (rc != SQLITE_DONE) return db_failure(rc);
-    }
+    // The app's sessions end with its users (find_session joins them); prune_sessions
+    // reclaims their rows.
+    if (auto r = next_epoch_locked(); !r) return r.error();
     for (const char* sql :
-         {"DELETE FROM sessions WHERE app_id=?", "DELETE FROM session_tokens WHERE app_id=?",
-          "DELETE FROM push_tokens WHERE app_id=?", "DELETE FROM users WHERE app_id=?"}) {
+         {"DELETE FROM session_tokens WHERE app_id=?", "DELETE FROM push_tokens WHERE app_id=?",
+          "DELETE FROM users WHERE app_id=?"}) {
       auto s = prepare(sql);
       s.bind(1, app_id);
       if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
@@ -310,7 +320,7 @@ class sqlite_store final : public store {
     if (auto r = changed_one(s.step(), "app_not_found"); !r) return r.error();
     if (auto r = tx.commit(); !r) return r.error();
     std::erase_if(open_calls_, [&](const auto& kv) { return kv.second.app_id == app_id; });
-    return ended;
+    return {};
   }
 
   result<void> set_settings(const std::string& app_id, const app_settings& st) override {
@@ -324,9 +334,12 @@ class sqlite_store final : public store {
 
   result<void> create_user(const user_record& u) override {
     std::lock_guard lock(mutex_);
+    // A new user's sessions hold the counter's current epoch; every epoch its id had before
+    // (a deleted user of the same id) is older, as deleting moves the counter on.
     auto s = prepare(
         "INSERT INTO users(app_id,user_id,nickname,profile_url,metadata,created_at,"
-        "access_token_hash) VALUES(?,?,?,?,?,?,?)");
+        "access_token_hash,access_epoch,token_epoch,jwt_epoch) "
+        "SELECT ?1,?2,?3,?4,?5,?6,?7,value,value,value FROM meta WHERE key='session_epoch'");
     s.bind(1, u.app_id).bind(2, u.user_id).bind(3, u.nickname).bind(4, u.profile_url);
     s.bind(5, encode_map(u.metadata)).bind(6, u.created_at).bind(7, u.access_token_hash);
     int rc = s.step();
@@ -371,16 +384,14 @@ class sqlite_store final : public store {
     return u;
   }
 
-  result<std::vector<std::string>> delete_user(const std::string& app_id,
-                                               const std::string& user_id,
-                                               std::span<const outbox_entry> outbox) override {
+  result<void> delete_user(const std::string& app_id, const std::string& user_id,
+                           std::span<const outbox_entry> outbox) override {
     std::lock_guard lock(mutex_);
     transaction tx(*this);
-    auto ended = session_hashes("SELECT key_hash FROM sessions WHERE app_id=? AND user_id=?",
-                                app_id, user_id);
-    if (!ended) return ended.error();
-    for (const char* sql : {"DELETE FROM sessions WHERE app_id=? AND user_id=?",
-                            "DELETE FROM session_tokens WHERE app_id=? AND user_id=?",
+    // The user's sessions end with its row (find_session joins it); prune_sessions reclaims
+    // theirs. The counter moves on so that a user made again with this id starts past them.
+    if (auto r = next_epoch_locked(); !r) return r.error();
+    for (const char* sql : {"DELETE FROM session_tokens WHERE app_id=? AND user_id=?",
                             "DELETE FROM push_tokens WHERE app_id=? AND user_id=?"}) {
       auto s = prepare(sql);
       s.bind(1, app_id).bind(2, user_id);
@@ -390,24 +401,20 @@ class sqlite_store final : public store {
     s.bind(1, app_id).bind(2, user_id);
     if (auto r = changed_one(s.step(), "user_not_found"); !r) return r.error();
     if (auto r = insert_outbox(outbox); !r) return r.error();
-    if (auto r = tx.commit(); !r) return r.error();
-    return ended;
+    return tx.commit();
   }
 
   // ---- tokens ----
 
-  result<std::vector<std::string>> set_access_token(
-      const std::string& app_id, const std::string& user_id,
-      const std::optional<std::string>& hash) override {
+  result<void> set_access_token(const std::string& app_id, const std::string& user_id,
+                                const std::optional<std::string>& hash) override {
     std::lock_guard lock(mutex_);
     transaction tx(*this);
     auto s = prepare("UPDATE users SET access_token_hash=? WHERE app_id=? AND user_id=?");
     s.bind(1, hash).bind(2, app_id).bind(3, user_id);
     if (auto r = changed_one(s.step(), "user_not_found"); !r) return r.error();
-    auto ended = end_sessions(app_id, user_id, session_source::access_token);
-    if (!ended) return ended.error();
-    if (auto r = tx.commit(); !r) return r.error();
-    return ended;
+    if (auto r = end_sessions(app_id, user_id, session_source::access_token); !r) return r;
+    return tx.commit();
   }
 
   result<void> add_session_token(const std::string& app_id, const std::string& user_id,
@@ -433,17 +440,15 @@ class sqlite_store final : public store {
     return db_failure(rc);
   }
 
-  result<std::vector<std::string>> revoke_session_tokens(const std::string& app_id,
-                                                         const std::string& user_id) override {
+  result<void> revoke_session_tokens(const std::string& app_id,
+                                     const std::string& user_id) override {
     std::lock_guard lock(mutex_);
     transaction tx(*this);
     auto s = prepare("DELETE FROM session_tokens WHERE app_id=? AND user_id=?");
     s.bind(1, app_id).bind(2, user_id);
     if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
-    auto ended = end_sessions(app_id, user_id, session_source::session_token);
-    if (!ended) return ended.error();
-    if (auto r = tx.commit(); !r) return r.error();
-    return ended;
+    if (auto r = end_sessions(app_id, user_id, session_source::session_token); !r) return r;
+    return tx.commit();
   }
 
   // ---- sessions ----
@@ -474,63 +479,102 @@ class sqlite_store final : public store {
                              std::move(done)});
   }
 
+  // The row takes the user's epoch for its source from the users row, in the same statement:
+  // no row is written for a user that no longer exists.
   result<void> insert_session_locked(const session_record& r) {
     auto s = prepare(
-        "INSERT INTO sessions(key_hash,app_id,user_id,source,expires_at,device_id,created_at) "
-        "VALUES(?,?,?,?,?,?,?)");
-    s.bind(1, r.key_hash).bind(2, r.app_id).bind(3, r.user_id);
-    s.bind(4, static_cast<std::int64_t>(r.source)).bind(5, r.expires_at).bind(6, r.device_id);
-    s.bind(7, r.created_at);
+        "INSERT INTO sessions(id,key_hash,app_id,user_id,source,epoch,expires_at,device_id,"
+        "created_at) SELECT ?1,?2,app_id,user_id,?3," SESSION_EPOCH_OF("?3", "") ",?4,?5,?6 "
+        "FROM users WHERE app_id=?7 AND user_id=?8");
+    s.bind(1, r.id).bind(2, r.key_hash).bind(3, static_cast<std::int64_t>(r.source));
+    s.bind(4, r.expires_at).bind(5, r.device_id).bind(6, r.created_at);
+    s.bind(7, r.app_id).bind(8, r.user_id);
     int rc = s.step();
-    if (rc == SQLITE_CONSTRAINT) return fail(errc::invalid_credentials, "user no longer exists");
-    return done(rc);
+    if (rc != SQLITE_DONE) return db_failure(rc);
+    if (sqlite3_changes(db_) == 0) return fail(errc::invalid_credentials, "user no longer exists");
+    return {};
   }
 
-  result<session_record> find_session(const std::string& key_hash) override {
+  std::int64_t new_session_id() override { return next_session_id_.fetch_add(1); }
+
+  // A session whose user is gone or whose epoch is not its user's (revoked) is not found.
+  result<session_record> find_session(std::int64_t id, const std::string& key_hash) override {
     std::unique_lock lock(mutex_, std::defer_lock);
     auto rd = lookup_connection(lock);
-    auto s = prepare(
-        rd,
-        "SELECT key_hash,app_id,user_id,source,expires_at,device_id,created_at FROM sessions "
-        "WHERE key_hash=?");
-    s.bind(1, key_hash);
+    auto s = id != 0 ? prepare(rd,
+                               "SELECT s.id,s.key_hash,s.app_id,s.user_id,s.source,s.expires_at,"
+                               "s.device_id,s.created_at FROM sessions s JOIN users u "
+                               "ON u.app_id=s.app_id AND u.user_id=s.user_id "
+                               "WHERE s.id=?1 AND s.epoch=" SESSION_EPOCH_OF("s.source", "u."))
+                     : prepare(rd,
+                               "SELECT s.id,s.key_hash,s.app_id,s.user_id,s.source,s.expires_at,"
+                               "s.device_id,s.created_at FROM sessions s JOIN users u "
+                               "ON u.app_id=s.app_id AND u.user_id=s.user_id "
+                               "WHERE s.key_hash=?2 AND s.legacy=1 AND s.epoch=" SESSION_EPOCH_OF(
+                                   "s.source", "u."));
+    if (id != 0)
+      s.bind(1, id);
+    else
+      s.bind(2, key_hash);
     int rc = s.step();
     if (rc == SQLITE_ROW) {
       session_record r;
-      r.key_hash = s.text(0);
-      r.app_id = s.text(1);
-      r.user_id = s.text(2);
-      r.source = static_cast<session_source>(s.int64(3));
-      r.expires_at = s.opt_int64(4);
-      r.device_id = s.text(5);
-      r.created_at = s.int64(6);
+      r.id = s.int64(0);
+      r.key_hash = s.text(1);
+      // By id, the row is found before the secret is checked: compare the hashes in constant
+      // time.
+      if (!crypto::constant_time_equal(r.key_hash, key_hash))
+        return fail(errc::not_found, "session_not_found");
+      r.app_id = s.text(2);
+      r.user_id = s.text(3);
+      r.source = static_cast<session_source>(s.int64(4));
+      r.expires_at = s.opt_int64(5);
+      r.device_id = s.text(6);
+      r.created_at = s.int64(7);
       return r;
     }
     if (rc == SQLITE_DONE) return fail(errc::not_found, "session_not_found");
     return db_failure(rc);
   }
 
-  result<void> delete_session(const std::string& key_hash) override {
+  result<void> delete_session(const session_record& r) override {
     std::lock_guard lock(mutex_);
-    auto s = prepare("DELETE FROM sessions WHERE key_hash=?");
-    s.bind(1, key_hash);
+    auto s = prepare("DELETE FROM sessions WHERE id=? AND key_hash=?");
+    s.bind(1, r.id).bind(2, r.key_hash);
     return changed_one(s.step(), "session_not_found");
   }
 
-  result<void> update_session(const std::string& key_hash, session_source source,
+  result<void> update_session(const session_record& r, session_source source,
                               std::optional<millis> expires_at) override {
     std::lock_guard lock(mutex_);
-    auto s = prepare("UPDATE sessions SET source=?, expires_at=? WHERE key_hash=?");
-    s.bind(1, static_cast<std::int64_t>(source)).bind(2, expires_at).bind(3, key_hash);
+    // The new source's epoch, so that the session now ends with that source's revocation.
+    auto s = prepare(
+        "UPDATE sessions SET source=?1, expires_at=?2, epoch=coalesce((SELECT " SESSION_EPOCH_OF(
+            "?1", "") " FROM users u WHERE u.app_id=sessions.app_id AND "
+                      "u.user_id=sessions.user_id), -1) WHERE id=?3 AND key_hash=?4");
+    s.bind(1, static_cast<std::int64_t>(source)).bind(2, expires_at).bind(3, r.id);
+    s.bind(4, r.key_hash);
     return changed_one(s.step(), "session_not_found");
   }
 
-  result<int> delete_expired_sessions(millis now) override {
+  result<int> prune_sessions(millis expired_by) override {
     std::lock_guard lock(mutex_);
-    auto s = prepare("DELETE FROM sessions WHERE expires_at IS NOT NULL AND expires_at<=?");
-    s.bind(1, now);
-    if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
-    return sqlite3_changes(db_);
+    auto expired = prepare("DELETE FROM sessions WHERE expires_at IS NOT NULL AND expires_at<=?");
+    expired.bind(1, expired_by);
+    if (int rc = expired.step(); rc != SQLITE_DONE) return db_failure(rc);
+    int removed = sqlite3_changes(db_);
+    // Ended sessions (revoked, or of a deleted user or app): one slice of ids per call, going
+    // round the table.
+    auto ended = prepare(
+        "DELETE FROM sessions WHERE id IN (SELECT s.id FROM sessions s LEFT JOIN users u "
+        "ON u.app_id=s.app_id AND u.user_id=s.user_id WHERE s.id>?1 AND s.id<=?2 AND "
+        "(u.user_id IS NULL OR s.epoch<>" SESSION_EPOCH_OF("s.source", "u.") "))");
+    ended.bind(1, prune_cursor_).bind(2, prune_cursor_ + options_.prune_slice);
+    if (int rc = ended.step(); rc != SQLITE_DONE) return db_failure(rc);
+    removed += sqlite3_changes(db_);
+    prune_cursor_ += options_.prune_slice;
+    if (prune_cursor_ >= next_session_id_.load()) prune_cursor_ = 0;
+    return removed;
   }
 
   // ---- push tokens ----
@@ -1214,31 +1258,29 @@ class sqlite_store final : public store {
     return db_failure(rc);
   }
 
-  result<std::vector<std::string>> session_hashes(const char* sql, const std::string& app_id,
-                                                  const std::string& user_id) {
-    auto s = prepare(sql);
-    s.bind(1, app_id).bind(2, user_id);
-    std::vector<std::string> out;
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
-    if (rc != SQLITE_DONE) return db_failure(rc);
-    return out;
+  // Moves the epoch counter on; the caller is inside a transaction.
+  result<std::int64_t> next_epoch_locked() {
+    auto s = prepare("UPDATE meta SET value=value+1 WHERE key='session_epoch' RETURNING value");
+    if (int rc = s.step(); rc != SQLITE_ROW)
+      return db_failure(rc == SQLITE_DONE ? SQLITE_CORRUPT : rc);
+    auto epoch = s.int64(0);
+    if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
+    return epoch;
   }
 
-  result<std::vector<std::string>> end_sessions(const std::string& app_id,
-                                                const std::string& user_id, session_source source) {
-    std::vector<std::string> out;
-    {
-      auto s = prepare("SELECT key_hash FROM sessions WHERE app_id=? AND user_id=? AND source=?");
-      s.bind(1, app_id).bind(2, user_id).bind(3, static_cast<std::int64_t>(source));
-      int rc;
-      while ((rc = s.step()) == SQLITE_ROW) out.push_back(s.text(0));
-      if (rc != SQLITE_DONE) return db_failure(rc);
-    }
-    auto s = prepare("DELETE FROM sessions WHERE app_id=? AND user_id=? AND source=?");
-    s.bind(1, app_id).bind(2, user_id).bind(3, static_cast<std::int64_t>(source));
-    if (int rc = s.step(); rc != SQLITE_DONE) return db_failure(rc);
-    return out;
+  // Ends every session of the user from `source` by giving the user a new epoch for it; the
+  // caller is inside a transaction.
+  result<void> end_sessions(const std::string& app_id, const std::string& user_id,
+                            session_source source) {
+    auto epoch = next_epoch_locked();
+    if (!epoch) return epoch.error();
+    static constexpr std::array<const char*, 3> sql{
+        "UPDATE users SET access_epoch=? WHERE app_id=? AND user_id=?",
+        "UPDATE users SET token_epoch=? WHERE app_id=? AND user_id=?",
+        "UPDATE users SET jwt_epoch=? WHERE app_id=? AND user_id=?"};
+    auto s = prepare(sql.at(static_cast<std::size_t>(source)));
+    s.bind(1, *epoch).bind(2, app_id).bind(3, user_id);
+    return done(s.step());
   }
 
   static void bind_call(stmt& s, const call_record& c) {
@@ -1321,6 +1363,9 @@ class sqlite_store final : public store {
   // Calls not ended, by call_id (remember_call); guarded by mutex_.
   static constexpr std::size_t max_open_calls = 100'000;
   std::unordered_map<std::string, call_record> open_calls_;
+  // Session ids: the next one to hand out, and where prune_sessions' next slice starts.
+  std::atomic<std::int64_t> next_session_id_{1};
+  std::int64_t prune_cursor_ = 0;  // under mutex_
 
   // Owned. One connection, used under mutex_ (SQLite serialises writers anyway).
   sqlite3* db_ = nullptr;

@@ -17,6 +17,8 @@ struct sqlite_options {
   int checkpoint_pages = 16000;
   int backfill_pages = 1000;
   int tail_pages = 256;
+  // Session ids prune_sessions looks at per call for rows of ended sessions.
+  std::int64_t prune_slice = 1000;
 };
 
 // Opens (creating if needed) the database at `path` and migrates it. Throws std::runtime_error
