@@ -1213,7 +1213,11 @@ class sqlite_store final : public store {
         return nullptr;  // not remembered: the next call tries again
       }
       sqlite3_busy_timeout(slot->db, 5000);
-      for (const char* pragma : {"PRAGMA query_only=1", "PRAGMA mmap_size=268435456",
+      // No memory map here: a read transaction that finds the WAL changed since its last one
+      // (every time, under a stream of commits) unmaps the whole file and maps it again, a
+      // munmap of the whole database with its TLB shootdowns per lookup. pread of the few
+      // pages a lookup needs is cheaper.
+      for (const char* pragma : {"PRAGMA query_only=1", "PRAGMA mmap_size=0",
                                  "PRAGMA cache_size=-8192", "PRAGMA temp_store=MEMORY"})
         sqlite3_exec(slot->db, pragma, nullptr, nullptr, nullptr);
     }
