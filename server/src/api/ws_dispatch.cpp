@@ -52,7 +52,13 @@ class connection_handler final : public ws_handler {
 
   ~connection_handler() override { on_close(); }
 
-  void on_text(std::string_view text) override {
+  bool on_text(std::string_view text) override {
+    pending_ = false;
+    handle_text(text);
+    return pending_;
+  }
+
+  void handle_text(std::string_view text) {
     if (closed_) return;
     if (!budget_.take()) {
       close(services::close_code::rate_limited, "too many messages");
@@ -177,9 +183,16 @@ class connection_handler final : public ws_handler {
     send_error(fail(errc::invalid_request, "unknown message type", "type"), req_id);
   }
 
-  void ack_call(const result<store::call_record>& r, const std::string& req_id) {
-    if (!r) return send_error(r.error(), req_id);
-    send({{"type", "ack"}, {"req_id", req_id}, {"call", to_json(*r)}});
+  // The answer to a call request, sent when the service calls back (after the commit, often
+  // on a store thread): it holds the connection, not this handler, which may be gone by then.
+  // Reading stays held until it is sent.
+  services::call_service::call_callback answer_call(const std::string& req_id) {
+    pending_ = true;
+    return [conn = conn_, req_id](result<store::call_record> r) {
+      conn->send(frame(r ? json::object{{"type", "ack"}, {"req_id", req_id}, {"call", to_json(*r)}}
+                         : error_frame(r.error(), req_id)));
+      conn->resume_reading();
+    };
   }
 
   // dial {callee_id, is_video, custom_items?}
@@ -194,7 +207,7 @@ class connection_handler final : public ws_handler {
     auto items = opt_string_map(msg, "custom_items");
     if (!items) return send_error(items.error(), req_id);
     services::dial_request req{*callee, **video, items->value_or(store::string_map{})};
-    ack_call(ctx_.calls.dial(me_, req, now_ms()), req_id);
+    ctx_.calls.dial(me_, req, now_ms(), answer_call(req_id));
   }
 
   result<std::string> call_id_of(const json::object& msg) {
@@ -204,13 +217,14 @@ class connection_handler final : public ws_handler {
   }
 
   // accept, decline, end and media_connected: {call_id} → the service's transition → ack {call}.
-  using transition_fn = result<store::call_record> (services::call_service::*)(
-      const services::caller_context&, const std::string&, millis);
+  using transition_fn = void (services::call_service::*)(const services::caller_context&,
+                                                         const std::string&, millis,
+                                                         services::call_service::call_callback);
   template <transition_fn fn>
   void call_request(const json::object& msg, const std::string& req_id) {
     auto id = call_id_of(msg);
     if (!id) return send_error(id.error(), req_id);
-    ack_call((ctx_.calls.*fn)(me_, *id, now_ms()), req_id);
+    (ctx_.calls.*fn)(me_, *id, now_ms(), answer_call(req_id));
   }
 
   // signal {call_id, data}: relayed as-is to the other bound connection.
@@ -269,6 +283,7 @@ class connection_handler final : public ws_handler {
   message_budget budget_;
   bool hello_done_ = false;
   bool closed_ = false;
+  bool pending_ = false;  // the message being handled is answered later (answer_call)
   services::connection_hub::handle handle_ = 0;
   store::session_record session_;
   services::caller_context me_;

@@ -16,7 +16,10 @@ namespace parley::api {
 class ws_handler {
  public:
   virtual ~ws_handler() = default;
-  virtual void on_text(std::string_view text) = 0;
+  // True when the answer comes later (a call change waiting for its commit): the transport
+  // reads no further message until the connection's resume_reading(), so that one
+  // connection's requests apply in the order sent.
+  virtual bool on_text(std::string_view text) = 0;
   virtual void on_binary() = 0;
   // The connection is gone (either side closed it); no more calls follow.
   virtual void on_close() = 0;

@@ -53,16 +53,41 @@ std::int64_t billable_minutes(const store::call_record& c) {
   return (*c.ended_at - *c.connected_at + 59'999) / 60'000;
 }
 
+namespace {
+
+// Runs `start` with a callback and returns what it was called with; for the write_mode::now
+// paths, which call back before they return.
+template <class Start>
+result<store::call_record> answer_of(Start&& start) {
+  std::optional<result<store::call_record>> out;
+  start([&out](result<store::call_record> r) { out.emplace(std::move(r)); });
+  if (!out) return fail(errc::internal, "the call change did not finish");
+  return std::move(*out);
+}
+
+}  // namespace
+
+void call_service::dial(const caller_context& from, const dial_request& req, millis now,
+                        call_callback done) {
+  dial(from, req, now, write_mode::batched, std::move(done));
+}
+
 result<store::call_record> call_service::dial(const caller_context& from, const dial_request& req,
                                               millis now) {
+  return answer_of([&](call_callback done) { dial(from, req, now, write_mode::now, done); });
+}
+
+void call_service::dial(const caller_context& from, const dial_request& req, millis now,
+                        write_mode mode, call_callback done) {
   if (!limits::valid_user_id(req.callee_id))
-    return fail(errc::invalid_request, "callee_id is not a valid user id", "callee_id");
-  if (req.callee_id == from.user_id) return fail(errc::dial_myself, "you cannot call yourself");
+    return done(fail(errc::invalid_request, "callee_id is not a valid user id", "callee_id"));
+  if (req.callee_id == from.user_id)
+    return done(fail(errc::dial_myself, "you cannot call yourself"));
   // The callee and the app in one read (the app's record is cached while unchanged).
   auto found = store_.find_app_and_user(from.app_id, req.callee_id);
-  if (!found) return found.error();
+  if (!found) return done(found.error());
   if (!found->user)
-    return fail(errc::callee_not_found, "no user " + req.callee_id + " in this app");
+    return done(fail(errc::callee_not_found, "no user " + req.callee_id + " in this app"));
   const auto* app = &found->app;
   const auto& s = app->settings;
   auto call = calls::dial(crypto::uuid_v4(), from.app_id, from.user_id, req.callee_id, req.is_video,
@@ -74,7 +99,7 @@ result<store::call_record> call_service::dial(const caller_context& from, const 
     std::vector<store::push_token_record> none;
     auto tokens = has_push_provider(s) ? store_.list_push_tokens(from.app_id, req.callee_id)
                                        : result<std::vector<store::push_token_record>>(none);
-    if (!tokens) return tokens.error();
+    if (!tokens) return done(tokens.error());
     std::string nickname;
     if (!tokens->empty()) {
       auto caller = store_.find_user(from.app_id, from.user_id);
@@ -82,42 +107,68 @@ result<store::call_record> call_service::dial(const caller_context& from, const 
     }
     outbox = composer_->call_dialed(*app, call, nickname, *tokens, now);
   }
-  if (auto r = store_.create_call(call, outbox); !r) return r.error();
-  for (const auto& e : calls::dial_effects()) notifier_.deliver(call, e);
-  return call;
+  auto stored = [this, call, done = std::move(done)](result<void> r) {
+    if (!r) return done(r.error());
+    // Committed: only now may anyone be told.
+    for (const auto& e : calls::dial_effects()) notifier_.deliver(call, e);
+    done(call);
+  };
+  if (mode == write_mode::batched)
+    return store_.create_call_batched(call, std::move(outbox), stored);
+  stored(store_.create_call(call, outbox));
 }
 
 result<store::call_record> call_service::transition(const std::string& app_id,
                                                     const std::string& call_id,
                                                     const calls::event& ev, millis now) {
-  if (!crypto::is_uuid_v4(call_id)) return bad_call_id();
-  auto current = store_.find_call(app_id, call_id);
-  if (!current) return current.error();
-  return transition(std::move(*current), ev, now);
+  return answer_of(
+      [&](call_callback done) { transition(app_id, call_id, ev, now, write_mode::now, done); });
 }
 
 result<store::call_record> call_service::transition(store::call_record current,
                                                     const calls::event& ev, millis now) {
-  for (int attempt = 0; attempt < max_cas_attempts; ++attempt) {
-    auto out = calls::apply(current, ev, now);
-    if (!out) return out.error();
-    if (!out->changed) return out->next;
-    auto outbox = outbox_for(current, out->next, now);
-    if (!outbox) return outbox.error();
-    auto stored = store_.update_call(out->next, *outbox);
-    if (!stored) return stored.error();
-    if (*stored) {
+  return answer_of([&](call_callback done) {
+    transition(std::move(current), ev, now, write_mode::now, 0, done);
+  });
+}
+
+void call_service::transition(const std::string& app_id, const std::string& call_id,
+                              calls::event ev, millis now, write_mode mode, call_callback done) {
+  if (!crypto::is_uuid_v4(call_id)) return done(bad_call_id());
+  auto current = store_.find_call(app_id, call_id);
+  if (!current) return done(current.error());
+  transition(std::move(*current), std::move(ev), now, mode, 0, std::move(done));
+}
+
+void call_service::transition(store::call_record current, calls::event ev, millis now,
+                              write_mode mode, int attempt, call_callback done) {
+  if (attempt >= max_cas_attempts) {
+    log::error("call_cas_exhausted", {{"call_id", current.call_id}});
+    return done(fail(errc::unavailable, "the call is changing too fast; try again"));
+  }
+  auto out = calls::apply(current, ev, now);
+  if (!out) return done(out.error());
+  if (!out->changed) return done(std::move(out->next));
+  auto outbox = outbox_for(current, out->next, now);
+  if (!outbox) return done(outbox.error());
+  auto next = out->next;
+  auto stored = [this, app_id = current.app_id, call_id = current.call_id, ev = std::move(ev), now,
+                 mode, attempt, next, effects = std::move(out->effects),
+                 done = std::move(done)](result<bool> won) mutable {
+    if (!won) return done(won.error());
+    if (*won) {
       // Committed: only now may anyone be told.
-      for (const auto& e : out->effects) notifier_.deliver(out->next, e);
-      return out->next;
+      for (const auto& e : effects) notifier_.deliver(next, e);
+      return done(std::move(next));
     }
     // Another writer changed the call first: apply the event to what it wrote.
-    auto fresh = store_.find_call(current.app_id, current.call_id);
-    if (!fresh) return fresh.error();
-    current = std::move(*fresh);
-  }
-  log::error("call_cas_exhausted", {{"call_id", current.call_id}});
-  return fail(errc::unavailable, "the call is changing too fast; try again");
+    auto fresh = store_.find_call(app_id, call_id);
+    if (!fresh) return done(fresh.error());
+    transition(std::move(*fresh), std::move(ev), now, mode, attempt + 1, std::move(done));
+  };
+  if (mode == write_mode::batched)
+    return store_.update_call_batched(next, std::move(*outbox), std::move(stored));
+  stored(store_.update_call(next, *outbox));
 }
 
 result<std::vector<store::outbox_entry>> call_service::outbox_for(const store::call_record& before,
@@ -137,6 +188,31 @@ result<std::vector<store::outbox_entry>> call_service::outbox_for(const store::c
     tokens = std::move(*t);
   }
   return composer_->call_changed(*app, before, after, tokens, now);
+}
+
+void call_service::accept(const caller_context& from, const std::string& call_id, millis now,
+                          call_callback done) {
+  transition(from.app_id, call_id,
+             calls::accept_event{from.user_id, from.connection_id, from.device_id}, now,
+             write_mode::batched, std::move(done));
+}
+
+void call_service::decline(const caller_context& from, const std::string& call_id, millis now,
+                           call_callback done) {
+  transition(from.app_id, call_id, calls::decline_event{from.user_id}, now, write_mode::batched,
+             std::move(done));
+}
+
+void call_service::end(const caller_context& from, const std::string& call_id, millis now,
+                       call_callback done) {
+  transition(from.app_id, call_id, calls::end_event{from.user_id}, now, write_mode::batched,
+             std::move(done));
+}
+
+void call_service::media_connected(const caller_context& from, const std::string& call_id,
+                                   millis now, call_callback done) {
+  transition(from.app_id, call_id, calls::media_connected_event{from.connection_id}, now,
+             write_mode::batched, std::move(done));
 }
 
 result<store::call_record> call_service::accept(const caller_context& from,

@@ -8,6 +8,7 @@
 #include "services/outbox.hpp"
 #include "store/store.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +55,24 @@ class call_service {
   call_service(store::store& st, call_notifier& notifier, outbox_composer* composer = nullptr)
       : store_(st), notifier_(notifier), composer_(composer) {}
 
+  // The answer to a request: the call as committed, or why not.
+  using call_callback = std::function<void(result<store::call_record>)>;
+
+  // The WebSocket's requests: the change is written with group commit (store::*_batched) and
+  // `done` runs once, after the commit and after the effects went out, usually on a thread of
+  // the store's (at once, on this thread, when the request fails before any write). It must
+  // not block. A connection must wait for one answer before its next request, so that its
+  // requests apply in order.
+  void dial(const caller_context& from, const dial_request& req, millis now, call_callback done);
+  void accept(const caller_context& from, const std::string& call_id, millis now,
+              call_callback done);
+  void decline(const caller_context& from, const std::string& call_id, millis now,
+               call_callback done);
+  void end(const caller_context& from, const std::string& call_id, millis now, call_callback done);
+  void media_connected(const caller_context& from, const std::string& call_id, millis now,
+                       call_callback done);
+
+  // The same, written at once on this thread, answered on return.
   // dial_myself, callee_not_found, invalid_request (custom_items).
   result<store::call_record> dial(const caller_context& from, const dial_request& req, millis now);
   result<store::call_record> accept(const caller_context& from, const std::string& call_id,
@@ -92,8 +111,18 @@ class call_service {
                                        const std::string& to);
 
  private:
+  // How a change is written: at once on the calling thread, or with group commit.
+  enum class write_mode { now, batched };
+
+  void dial(const caller_context& from, const dial_request& req, millis now, write_mode mode,
+            call_callback done);
   // Load, apply, compare-and-set; retried when another writer won. Effects are delivered
-  // after the commit.
+  // after the commit, then `done` runs.
+  void transition(const std::string& app_id, const std::string& call_id, calls::event ev,
+                  millis now, write_mode mode, call_callback done);
+  void transition(store::call_record current, calls::event ev, millis now, write_mode mode,
+                  int attempt, call_callback done);
+  // Written at once; the answer on return.
   result<store::call_record> transition(const std::string& app_id, const std::string& call_id,
                                         const calls::event& ev, millis now);
   result<store::call_record> transition(store::call_record current, const calls::event& ev,

@@ -13,6 +13,9 @@ class client_connection {
   virtual void send(std::string text) = 0;
   // Sends what is queued, then closes with `code`; later sends are dropped.
   virtual void close(int code, std::string reason) = 0;
+  // The answer to the message that held reading (api::ws_handler::on_text returned true) went
+  // out: read the next one.
+  virtual void resume_reading() {}
 };
 
 // Close codes of protocol.md, "WebSocket".

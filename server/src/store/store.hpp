@@ -126,6 +126,18 @@ class store {
   // can change (state, times, result, bindings, deadline, version); the parties, app, creation
   // time, custom items and timeouts stay as created.
   virtual result<bool> update_call(const call_record& c, std::span<const outbox_entry> outbox) = 0;
+  // create_call and update_call with group commit: the write goes into one transaction with the
+  // other writes submitted meanwhile (sessions and call changes of every connection), and `done`
+  // runs once, on a thread of the store's, after that transaction committed (or with the failure
+  // the plain call would give). It must not block. The defaults write at once, on this thread.
+  virtual void create_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
+                                   std::function<void(result<void>)> done) {
+    done(create_call(c, outbox));
+  }
+  virtual void update_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
+                                   std::function<void(result<bool>)> done) {
+    done(update_call(c, outbox));
+  }
   // Calls of the user that have not ended, oldest first.
   virtual result<std::vector<call_record>> ongoing_calls(const std::string& app_id,
                                                          const std::string& user_id) = 0;

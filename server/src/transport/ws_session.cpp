@@ -33,6 +33,7 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
   ws_session(Stream&& stream, std::string remote, api::context& ctx, const transport_config& cfg)
       : ws_(std::move(stream)),
         hello_timer_(ws_.get_executor()),
+        resume_timer_(ws_.get_executor()),
         remote_(std::move(remote)),
         ctx_(ctx),
         cfg_(cfg) {}
@@ -62,6 +63,13 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
                    [self = this->shared_from_this(), code, r = std::move(reason)]() mutable {
                      self->begin_close(code, std::move(r));
                    });
+  }
+
+  void resume_reading() override {
+    asio::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
+      self->resumed_ = true;
+      self->resume_timer_.cancel();
+    });
   }
 
   // drainable
@@ -105,16 +113,25 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
         got_first_ = true;
         hello_timer_.cancel();
       }
+      bool held = false;
       if (!closing_) {
         auto data = buffer_.data();
         if (ws_.got_text())
-          handler_->on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
+          held = handler_->on_text(
+              std::string_view(static_cast<const char*>(data.data()), data.size()));
         else
           handler_->on_binary();
       }
       buffer_.consume(buffer_.size());
       // An idle connection should not keep a large buffer from one big message.
       if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
+      // The answer comes later (a call change waiting for its commit): the next message waits
+      // for it, so that this connection's requests apply in order. The answer always comes.
+      while (held && !resumed_) {
+        resume_timer_.expires_at(asio::steady_timer::time_point::max());
+        (void)co_await resume_timer_.async_wait(tuple_awaitable);
+      }
+      resumed_ = false;
     }
     closing_ = true;
     hello_timer_.cancel();
@@ -191,6 +208,7 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
   websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
   asio::steady_timer hello_timer_;
+  asio::steady_timer resume_timer_;  // the read loop's wait for resume_reading
   std::string remote_;
   api::context& ctx_;
   const transport_config& cfg_;
@@ -202,6 +220,7 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
   bool closing_ = false;
   bool got_first_ = false;
   bool accepted_ = false;
+  bool resumed_ = false;
 };
 
 }  // namespace

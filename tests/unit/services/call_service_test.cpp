@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace parley::services {
@@ -93,6 +96,63 @@ TEST_F(call_service_test, exactly_one_of_many_racing_accepts_wins) {
     EXPECT_EQ(lost.load(), devices - 1) << "round " << round;
   }
   EXPECT_EQ(notifier_.count("accepted"), rounds);
+}
+
+// The WebSocket's path: changes go through the store's group commit, so racing accepts of one
+// call often share a transaction; still exactly one wins, the others are told
+// invalid_call_state, and each answer comes after the commit with the effects before it.
+TEST_F(call_service_test, exactly_one_of_many_racing_batched_accepts_wins) {
+  constexpr int rounds = 20, devices = 8;
+  for (int round = 0; round < rounds; ++round) {
+    std::promise<result<store::call_record>> dialed;
+    calls_->dial(alice, {"bob", true, {}}, 1000 + round,
+                 [&](result<store::call_record> r) { dialed.set_value(std::move(r)); });
+    auto call = dialed.get_future().get();
+    ASSERT_TRUE(call);
+    // Committed when answered: a plain read finds it.
+    ASSERT_TRUE(st_->find_call("app", call->call_id));
+    std::mutex m;
+    std::condition_variable all_answered;
+    int wins = 0, lost = 0, answered = 0, accepted_seen_before_win = 0;
+    for (int d = 0; d < devices; ++d) {
+      caller_context bob{"app", "bob", "conn-b" + std::to_string(d), "dev-b" + std::to_string(d)};
+      calls_->accept(bob, call->call_id, 2000 + round, [&](result<store::call_record> r) {
+        int accepted = notifier_.count("accepted");
+        std::lock_guard lock(m);
+        if (r) {
+          ++wins;
+          accepted_seen_before_win = accepted;
+        } else if (r.error().code == errc::invalid_call_state) {
+          ++lost;
+        }
+        ++answered;
+        all_answered.notify_all();
+      });
+    }
+    std::unique_lock lock(m);
+    ASSERT_TRUE(
+        all_answered.wait_for(lock, std::chrono::seconds(20), [&] { return answered == devices; }));
+    EXPECT_EQ(wins, 1) << "round " << round;
+    EXPECT_EQ(lost, devices - 1) << "round " << round;
+    EXPECT_EQ(accepted_seen_before_win, round + 1) << "round " << round;
+    auto stored = st_->find_call("app", call->call_id);
+    ASSERT_TRUE(stored);
+    EXPECT_EQ(stored->state, store::call_state::accepted);
+  }
+  EXPECT_EQ(notifier_.count("accepted"), rounds);
+}
+
+TEST_F(call_service_test, a_batched_request_that_fails_before_writing_is_answered_at_once) {
+  std::optional<result<store::call_record>> answer;
+  calls_->dial(alice, {"alice", false, {}}, 1000,
+               [&](result<store::call_record> r) { answer.emplace(std::move(r)); });
+  ASSERT_TRUE(answer);  // on this thread, before dial returned
+  EXPECT_EQ(answer->error().code, errc::dial_myself);
+  answer.reset();
+  calls_->end(alice, "not-a-uuid", 1000,
+              [&](result<store::call_record> r) { answer.emplace(std::move(r)); });
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->error().code, errc::invalid_request);
 }
 
 // The store keeps open calls in memory so that find_call needs no read; a call written by

@@ -9,8 +9,10 @@
 #include <condition_variable>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace parley::store {
@@ -538,6 +540,68 @@ TEST_F(outbox_store_test, the_outbox_is_written_only_when_the_call_write_wins) {
   ASSERT_TRUE(stats);
   EXPECT_EQ(stats->pending, 2);
   EXPECT_EQ(stats->oldest_created_at, 10);
+}
+
+// Batched call writes share transactions; each is all-or-nothing on its own: a write that fails
+// (a duplicate call id) leaves neither its row nor its outbox entries, and the others commit.
+TEST_F(outbox_store_test, batched_call_writes_fail_alone_and_write_the_outbox_only_when_they_win) {
+  auto call = [](const std::string& id) {
+    call_record c;
+    c.call_id = id;
+    c.app_id = "app1";
+    c.caller_id = "alice";
+    c.callee_id = "bob";
+    c.version = 1;
+    return c;
+  };
+  std::mutex m;
+  std::condition_variable told;
+  std::map<std::string, bool> outcomes;
+  auto record = [&](const std::string& name) {
+    return [&, name](auto r) {
+      bool ok = static_cast<bool>(r);
+      if constexpr (std::is_same_v<decltype(r), result<bool>>) ok = ok && *r;  // won the CAS
+      std::lock_guard lock(m);
+      outcomes[name] = ok;
+      told.notify_all();
+    };
+  };
+  for (int i = 0; i < 20; ++i) {
+    auto id = "c" + std::to_string(i);
+    st_->create_call_batched(call(id), {entry("d" + id, id, 10)}, record(id));
+    // The same id again, with its own outbox entry: refused, and its entry with it.
+    st_->create_call_batched(call(id), {entry("dup" + id, id, 10)}, record("dup" + id));
+  }
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(
+        told.wait_for(lock, std::chrono::seconds(20), [&] { return outcomes.size() == 40u; }));
+  }
+  for (int i = 0; i < 20; ++i) {
+    auto id = "c" + std::to_string(i);
+    EXPECT_TRUE(outcomes[id]) << id;
+    EXPECT_FALSE(outcomes["dup" + id]) << id;
+    EXPECT_TRUE(st_->find_outbox("app1", "d" + id));
+    EXPECT_FALSE(st_->find_outbox("app1", "dup" + id));
+  }
+  // Two updates from the same version: one wins and writes its entry; the other writes nothing.
+  auto c = call("c0");
+  c.version = 2;
+  c.state = call_state::accepted;
+  auto d = c;
+  d.state = call_state::ended;
+  st_->update_call_batched(c, {entry("u1", "c0", 10)}, record("u1"));
+  st_->update_call_batched(d, {entry("u2", "c0", 10)}, record("u2"));
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(
+        told.wait_for(lock, std::chrono::seconds(20), [&] { return outcomes.size() == 42u; }));
+  }
+  EXPECT_TRUE(outcomes["u1"]);
+  EXPECT_FALSE(outcomes["u2"]);
+  EXPECT_TRUE(st_->find_outbox("app1", "u1"));
+  EXPECT_FALSE(st_->find_outbox("app1", "u2"));
+  EXPECT_EQ(st_->find_call("app1", "c0")->state, call_state::accepted);
 }
 
 TEST_F(outbox_store_test, leases_survive_a_restart_only_until_released) {

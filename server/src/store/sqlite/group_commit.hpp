@@ -27,6 +27,9 @@ class group_commit {
     // Runs on the writer thread once, after the commit, with the write's outcome (or the
     // commit's failure). Must not block: it hands the answer to the requester's own thread.
     std::function<void(result<void>)> done;
+    // Optional: runs on the writer thread right after the commit, still inside the runner's
+    // critical section, when the write succeeded (for caches that must change with the commit).
+    std::function<void()> committed;
   };
 
   // Runs one batch: opens a transaction, calls every job's write in order, commits, and leaves

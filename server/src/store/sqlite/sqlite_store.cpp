@@ -198,7 +198,7 @@ class sqlite_store final : public store {
       next_session_id_ = s.int64(0);
     }
     start_checkpointer(path);
-    session_writer_ = std::make_unique<group_commit>(
+    writer_ = std::make_unique<group_commit>(
         [this](std::vector<group_commit::job>& batch, std::vector<result<void>>& outcomes) {
           run_batch(batch, outcomes);
         },
@@ -206,7 +206,7 @@ class sqlite_store final : public store {
   }
 
   ~sqlite_store() override {
-    session_writer_.reset();  // commits what is queued
+    writer_.reset();  // commits what is queued
     {
       std::lock_guard lock(checkpoint_mutex_);
       stopping_ = true;
@@ -460,23 +460,23 @@ class sqlite_store final : public store {
 
   void create_session_batched(const session_record& r, std::optional<std::string> token_hash,
                               std::function<void(result<void>)> done) override {
-    session_writer_->submit({[this, r, token_hash = std::move(token_hash)]() -> result<void> {
-                               if (token_hash) {
-                                 // Inside the batch's transaction: the check and the insert see
-                                 // the same snapshot.
-                                 auto s = prepare(
-                                     "SELECT access_token_hash FROM users "
-                                     "WHERE app_id=? AND user_id=?");
-                                 s.bind(1, r.app_id).bind(2, r.user_id);
-                                 int rc = s.step();
-                                 if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_failure(rc);
-                                 if (rc == SQLITE_DONE || s.opt_text(0) != token_hash)
-                                   return fail(errc::invalid_credentials,
-                                               "the user id and token do not match");
-                               }
-                               return insert_session_locked(r);
-                             },
-                             std::move(done)});
+    writer_->submit({[this, r, token_hash = std::move(token_hash)]() -> result<void> {
+                       if (token_hash) {
+                         // Inside the batch's transaction: the check and the insert see
+                         // the same snapshot.
+                         auto s = prepare(
+                             "SELECT access_token_hash FROM users "
+                             "WHERE app_id=? AND user_id=?");
+                         s.bind(1, r.app_id).bind(2, r.user_id);
+                         int rc = s.step();
+                         if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_failure(rc);
+                         if (rc == SQLITE_DONE || s.opt_text(0) != token_hash)
+                           return fail(errc::invalid_credentials,
+                                       "the user id and token do not match");
+                       }
+                       return insert_session_locked(r);
+                     },
+                     std::move(done)});
   }
 
   // The row takes the user's epoch for its source from the users row, in the same statement:
@@ -650,18 +650,28 @@ class sqlite_store final : public store {
     std::lock_guard lock(mutex_);
     std::optional<transaction> tx;
     if (!outbox.empty()) tx.emplace(*this);
-    {
-      auto s = prepare("INSERT INTO calls(" PARLEY_CALL_COLUMNS
-                       ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-      bind_call(s, c);
-      if (auto r = done(s.step()); !r) return r.error();
-    }
+    if (auto r = insert_call_locked(c, outbox); !r) return r.error();
     if (tx) {
-      if (auto r = insert_outbox(outbox); !r) return r.error();
       if (auto r = tx->commit(); !r) return r.error();
     }
     remember_call(c);
     return {};
+  }
+
+  void create_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
+                           std::function<void(result<void>)> done) override {
+    writer_->submit({[this, c, outbox = std::move(outbox)]() -> result<void> {
+                       return in_savepoint([&] { return insert_call_locked(c, outbox); });
+                     },
+                     std::move(done), [this, c] { remember_call(c); }});
+  }
+
+  result<void> insert_call_locked(const call_record& c, std::span<const outbox_entry> outbox) {
+    auto s = prepare("INSERT INTO calls(" PARLEY_CALL_COLUMNS
+                     ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    bind_call(s, c);
+    if (auto r = done(s.step()); !r) return r.error();
+    return insert_outbox(outbox);
   }
 
   result<call_record> find_call(const std::string& app_id, const std::string& call_id) override {
@@ -686,6 +696,39 @@ class sqlite_store final : public store {
     std::lock_guard lock(mutex_);
     std::optional<transaction> tx;
     if (!outbox.empty()) tx.emplace(*this);
+    auto won = update_call_locked(c, outbox);
+    if (!won || !*won) return won;
+    if (tx) {
+      if (auto r = tx->commit(); !r) return r.error();
+    }
+    remember_call(c);
+    return true;
+  }
+
+  void update_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
+                           std::function<void(result<bool>)> done) override {
+    // The write tells whether it won the compare-and-set; `done` reads it after the commit.
+    auto won = std::make_shared<bool>(false);
+    writer_->submit({[this, c, outbox = std::move(outbox), won]() -> result<void> {
+                       return in_savepoint([&]() -> result<void> {
+                         auto r = update_call_locked(c, outbox);
+                         if (!r) return r.error();
+                         *won = *r;
+                         return {};
+                       });
+                     },
+                     [won, done = std::move(done)](result<void> r) {
+                       if (!r) return done(r.error());
+                       done(*won);
+                     },
+                     [this, c, won] {
+                       if (*won) remember_call(c);
+                     }});
+  }
+
+  // The compare-and-set and its outbox entries, inside the caller's transaction; false (and
+  // nothing written) when the stored version is not c.version - 1.
+  result<bool> update_call_locked(const call_record& c, std::span<const outbox_entry> outbox) {
     // Only the columns a transition can change (call_machine never changes the parties, the
     // app, the creation time, the items or the timeouts). SQLite rewrites the entry of every
     // index on a column named in SET, even with an unchanged value: naming them all cost the
@@ -707,11 +750,7 @@ class sqlite_store final : public store {
     int rc = s.step();
     if (rc != SQLITE_DONE) return db_failure(rc);
     if (sqlite3_changes(db_) != 1) return false;  // lost the race: the transaction rolls back
-    if (tx) {
-      if (auto r = insert_outbox(outbox); !r) return r.error();
-      if (auto r = tx->commit(); !r) return r.error();
-    }
-    remember_call(c);
+    if (auto r = insert_outbox(outbox); !r) return r.error();
     return true;
   }
 
@@ -1054,9 +1093,13 @@ class sqlite_store final : public store {
       auto f = db_failure(rc);
       outcomes.assign(batch.size(), f);
     };
-    if (batch.size() == 1) {  // nothing to share: the statement's own transaction is enough
+    auto after_commit = [&] {
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        if (outcomes[i] && batch[i].committed) batch[i].committed();
+    };
+    if (batch.size() == 1) {  // nothing to share: the write's own transaction is enough
       outcomes.push_back(batch.front().write());
-      return;
+      return after_commit();
     }
     if (int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr); rc != SQLITE_OK)
       return fail_all(rc);
@@ -1068,6 +1111,22 @@ class sqlite_store final : public store {
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
       return fail_all(rc);
     }
+    after_commit();
+  }
+
+  // Runs `write` (several statements) as one unit inside a batch: a failure undoes its own
+  // statements only. Alone (a batch of one), the savepoint is the transaction.
+  template <class Write>
+  result<void> in_savepoint(Write&& write) {
+    if (int rc = sqlite3_exec(db_, "SAVEPOINT job", nullptr, nullptr, nullptr); rc != SQLITE_OK)
+      return db_failure(rc);
+    auto r = write();
+    if (!r) sqlite3_exec(db_, "ROLLBACK TO job", nullptr, nullptr, nullptr);
+    if (int rc = sqlite3_exec(db_, "RELEASE job", nullptr, nullptr, nullptr); rc != SQLITE_OK) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return db_failure(rc);
+    }
+    return r;
   }
 
   // Copies committed WAL pages into the database file (PASSIVE: never waits for readers or the
@@ -1385,9 +1444,10 @@ class sqlite_store final : public store {
     static std::atomic<std::uint64_t> n{0};
     return ++n;
   }
-  // The group commit of sessions (authentication's one write); its thread uses db_ under mutex_.
+  // The group commit of new sessions and of the WebSocket's call changes (create_call_batched,
+  // update_call_batched); its thread uses db_ under mutex_.
   static constexpr std::size_t max_batch = 256;
-  std::unique_ptr<group_commit> session_writer_;
+  std::unique_ptr<group_commit> writer_;
   // The background checkpointer.
   std::thread checkpointer_;
   std::mutex checkpoint_mutex_;
