@@ -58,6 +58,8 @@ int serve(const serve_config& cfg) {
               static_cast<unsigned>(server->port()));
   std::fflush(stdout);
   server->run();
+  // Call changes still in the store's queue answer through the services: let them finish first.
+  st->wait_for_batched_writes();
   // Deliveries in flight get a moment; the rest stays in the outbox for the next start.
   deliveries.stop();
   log::info("stopped");

@@ -138,6 +138,9 @@ class store {
                                    std::function<void(result<bool>)> done) {
     done(update_call(c, outbox));
   }
+  // Returns once every batched write submitted before the call has committed and its `done`
+  // has run (at shutdown, before the objects those callbacks use go away).
+  virtual void wait_for_batched_writes() {}
   // Calls of the user that have not ended, oldest first.
   virtual result<std::vector<call_record>> ongoing_calls(const std::string& app_id,
                                                          const std::string& user_id) = 0;

@@ -91,3 +91,30 @@ TEST(group_commit, each_write_gets_its_own_outcome_and_done_runs_after_the_batch
 
 }  // namespace
 }  // namespace parley::store
+
+namespace parley::store {
+namespace {
+
+// Shutdown waits for the writer to be idle; a write submitted from a done (a compare-and-set
+// retry) counts as unfinished work too, so the wait does not end between the two.
+TEST(group_commit, wait_idle_waits_for_writes_submitted_by_a_done) {
+  std::atomic<int> done_count{0};
+  group_commit writer(
+      [](std::vector<group_commit::job>& batch, std::vector<result<void>>& outcomes) {
+        for (auto& j : batch) outcomes.push_back(j.write());
+      },
+      16);
+  auto slow = [] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return result<void>{};
+  };
+  writer.submit({slow, [&](result<void>) {
+                   writer.submit({slow, [&](result<void>) { ++done_count; }});
+                   ++done_count;
+                 }});
+  writer.wait_idle();
+  EXPECT_EQ(done_count.load(), 2);
+}
+
+}  // namespace
+}  // namespace parley::store

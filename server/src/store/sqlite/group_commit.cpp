@@ -23,6 +23,7 @@ void group_commit::submit(job j) {
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
+      ++unfinished_;
       queue_.push_back(std::move(j));
       // Only the first write of a batch needs to wake the writer; the others wait for it.
       if (queue_.size() > 1) return;
@@ -55,8 +56,18 @@ void group_commit::loop() {
     outcomes.clear();
     run_(batch, outcomes);
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+    {
+      std::lock_guard lock(mutex_);
+      unfinished_ -= batch.size();
+      if (unfinished_ == 0) idle_.notify_all();
+    }
     batch.clear();
   }
+}
+
+void group_commit::wait_idle() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [&] { return unfinished_ == 0; });
 }
 
 }  // namespace parley::store

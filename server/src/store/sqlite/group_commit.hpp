@@ -44,6 +44,9 @@ class group_commit {
 
   // Thread-safe. After destruction has begun, the job runs on the caller's thread instead.
   void submit(job j);
+  // Returns once no job is queued or running, counting those a `done` submits while it runs
+  // (a retry): after it, no callback of this writer runs unless something new is submitted.
+  void wait_idle();
 
  private:
   void loop();
@@ -52,8 +55,10 @@ class group_commit {
   std::size_t max_batch_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<job> queue_;  // guarded by mutex_
-  bool stopping_ = false;   // guarded by mutex_
+  std::vector<job> queue_;      // guarded by mutex_
+  std::size_t unfinished_ = 0;  // queued or running, until its done returned; guarded by mutex_
+  std::condition_variable idle_;
+  bool stopping_ = false;  // guarded by mutex_
   std::thread writer_;
 };
 

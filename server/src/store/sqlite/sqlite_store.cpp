@@ -658,6 +658,10 @@ class sqlite_store final : public store {
     return {};
   }
 
+  void wait_for_batched_writes() override {
+    writer_->wait_idle();
+  }
+
   void create_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
                            std::function<void(result<void>)> done) override {
     writer_->submit({[this, c, outbox = std::move(outbox)]() -> result<void> {
