@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer } from './lib/server.mjs';
 import { uniq } from './lib/util.mjs';
+import { newReqId } from './lib/ws.mjs';
 import {
   CallUser,
   assertCall,
@@ -421,4 +422,28 @@ test('a callee with no connection at dial time finds the ringing call in welcome
   assertWsError(await d.ws.request('decline', { call_id: call.call_id }), 'invalid_call_state');
   assertAck(await d.ws.request('end', { call_id: call.call_id }));
   await expectEnded([alice.ws(), d.ws], call.call_id, 'completed', bob.id);
+});
+
+test("one connection's requests apply in the order sent, even when the next is sent before the answer", async () => {
+  // Call changes are committed by the store's group-commit thread; the server reads nothing more
+  // from that connection until the answer is out. Sent back to back without waiting: accept,
+  // a signal that needs the accept, media_connected, then end.
+  const [alice, bob] = await users(['alice', 1], ['bob', 1]);
+  for (let round = 0; round < 5; round++) {
+    const call = await dial(alice.ws(), bob.id);
+    await callEvent(bob.ws(), 'ringing', call.call_id);
+    const ids = ['accept', 'signal', 'media_connected', 'end'].map((type) => ({ type, req_id: newReqId() }));
+    const fields = { accept: {}, signal: { data: 'offer' }, media_connected: {}, end: {} };
+    for (const { type, req_id } of ids) bob.ws().send({ type, req_id, call_id: call.call_id, ...fields[type] });
+    const answers = [];
+    for (const { req_id } of ids) answers.push(await bob.ws().next((m) => m.req_id === req_id && (m.type === 'ack' || m.type === 'error')));
+    assert.equal(assertAck(answers[0], 'accept').call.state, 'accepted');
+    assert.equal(assertAck(answers[1], 'signal').delivered, true);
+    assert.equal(assertAck(answers[2], 'media_connected').call.state, 'connected');
+    const ended = assertAck(answers[3], 'end').call;
+    assert.equal(ended.state, 'ended');
+    assert.equal(ended.end_result, 'completed');
+    assert.equal((await alice.ws().next(about('signal', call.call_id))).data, 'offer');
+    await expectEnded([alice.ws()], call.call_id, 'completed', bob.id);
+  }
 });
