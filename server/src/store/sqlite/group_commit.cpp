@@ -5,8 +5,10 @@
 
 namespace parley::store {
 
-group_commit::group_commit(runner run, std::size_t max_batch)
-    : run_(std::move(run)), max_batch_(std::max<std::size_t>(1, max_batch)) {
+group_commit::group_commit(runner run, std::size_t max_batch, std::function<void()> after)
+    : run_(std::move(run)),
+      after_(std::move(after)),
+      max_batch_(std::max<std::size_t>(1, max_batch)) {
   writer_ = std::thread([this] { loop(); });
 }
 
@@ -56,6 +58,7 @@ void group_commit::loop() {
     outcomes.clear();
     run_(batch, outcomes);
     for (std::size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(outcomes[i]));
+    if (after_) after_();
     {
       std::lock_guard lock(mutex_);
       unfinished_ -= batch.size();

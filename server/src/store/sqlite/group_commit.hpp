@@ -36,7 +36,9 @@ class group_commit {
   // each job's outcome in `outcomes` (same order).
   using runner = std::function<void(std::vector<job>& batch, std::vector<result<void>>& outcomes)>;
 
-  group_commit(runner run, std::size_t max_batch);
+  // `after` (optional) runs on the writer thread after each batch's dones: work that may take a
+  // while and must not delay this batch's answers (a checkpoint).
+  group_commit(runner run, std::size_t max_batch, std::function<void()> after = {});
   // Runs every job already queued, then stops the writer thread.
   ~group_commit();
   group_commit(const group_commit&) = delete;
@@ -52,6 +54,7 @@ class group_commit {
   void loop();
 
   runner run_;
+  std::function<void()> after_;
   std::size_t max_batch_;
   std::mutex mutex_;
   std::condition_variable wake_;

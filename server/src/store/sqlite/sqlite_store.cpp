@@ -202,7 +202,7 @@ class sqlite_store final : public store {
         [this](std::vector<group_commit::job>& batch, std::vector<result<void>>& outcomes) {
           run_batch(batch, outcomes);
         },
-        max_batch);
+        max_batch, [this] { run_deferred_checkpoint(); });
   }
 
   ~sqlite_store() override {
@@ -1045,7 +1045,14 @@ class sqlite_store final : public store {
       int log = st.bg_log_.load(std::memory_order_relaxed);
       int backfilled = log <= pages ? st.bg_backfilled_.load(std::memory_order_relaxed) : 0;
       if (pages - backfilled <= o.tail_pages || pages >= 2 * o.checkpoint_pages) {
-        st.checkpoint_tail(db, name, pages >= 2 * o.checkpoint_pages);
+        bool must = pages >= 2 * o.checkpoint_pages;
+        if (st.in_batch_) {
+          // On the group-commit thread: after this batch's answers are out (see
+          // run_deferred_checkpoint), so that its stall delays only later writes.
+          st.deferred_checkpoint_ = st.deferred_checkpoint_.value_or(false) || must;
+        } else {
+          st.checkpoint_tail(db, name, must);
+        }
         return SQLITE_OK;
       }
     }
@@ -1093,6 +1100,11 @@ class sqlite_store final : public store {
   // the transaction as a whole fails, which fails them all.
   void run_batch(std::vector<group_commit::job>& batch, std::vector<result<void>>& outcomes) {
     std::lock_guard lock(mutex_);
+    in_batch_ = true;
+    struct batch_end {
+      bool& flag;
+      ~batch_end() { flag = false; }
+    } end{in_batch_};
     auto fail_all = [&](int rc) {
       auto f = db_failure(rc);
       outcomes.assign(batch.size(), f);
@@ -1116,6 +1128,16 @@ class sqlite_store final : public store {
       return fail_all(rc);
     }
     after_commit();
+  }
+
+  // The checkpoint a batch's commit asked for, run by the group-commit thread once the batch's
+  // answers went out.
+  void run_deferred_checkpoint() {
+    std::lock_guard lock(mutex_);
+    if (!deferred_checkpoint_) return;
+    bool must = *deferred_checkpoint_;
+    deferred_checkpoint_.reset();
+    checkpoint_tail(db_, "main", must);
   }
 
   // Runs `write` (several statements) as one unit inside a batch: a failure undoes its own
@@ -1433,6 +1455,10 @@ class sqlite_store final : public store {
   // Session ids: the next one to hand out, and where prune_sessions' next slice starts.
   std::atomic<std::int64_t> next_session_id_{1};
   std::int64_t prune_cursor_ = 0;  // under mutex_
+  // A batch of the group commit is being written (its checkpoint waits for its answers), and
+  // the checkpoint it asked for (true: must run); under mutex_.
+  bool in_batch_ = false;
+  std::optional<bool> deferred_checkpoint_;
 
   // Owned. One connection, used under mutex_ (SQLite serialises writers anyway).
   sqlite3* db_ = nullptr;
