@@ -9,6 +9,7 @@
 namespace parley {
 
 using millis = std::int64_t;  // milliseconds since the Unix epoch
+inline constexpr millis day_ms = 24LL * 3600 * 1000;
 
 // A fixed shift of the server's clock (`serve --clock-offset-ms`), for tests that need a given
 // wall time, such as a call across midnight UTC. Zero in production.

@@ -167,14 +167,14 @@ result<session_view> auth_service::verify(std::string_view session_key, millis n
   auto unauthorized = fail(errc::unauthorized, "missing or unknown session key");
   if (session_key.empty() || session_key.size() > limits::token_bytes) return unauthorized;
   // A key without an id is one issued before keys carried it (found by its hash alone).
+  // The user comes with the session, from the same read.
+  store::user_record user;
   auto s = store_.find_session(crypto::session_key_id(session_key).value_or(0),
-                               crypto::sha256_hex(session_key));
+                               crypto::sha256_hex(session_key), &user);
   if (!s) return s.error().code == errc::not_found ? unauthorized : s.error();
   if (s->expires_at && *s->expires_at <= now)
     return fail(errc::session_expired, "the session has expired");
-  auto user = store_.find_user(s->app_id, s->user_id);
-  if (!user) return user.error().code == errc::not_found ? unauthorized : user.error();
-  return session_view{std::move(*s), std::move(*user)};
+  return session_view{std::move(*s), std::move(user)};
 }
 
 result<void> auth_service::deauthenticate(const store::session_record& s) {
@@ -209,7 +209,6 @@ void auth_service::prune(millis now) {
 
 void auth_service::prune_sessions(millis now) {
   // An expired session's key is answered session_expired (not unauthorized) for a day.
-  constexpr millis day_ms = 24LL * 3600 * 1000;
   (void)store_.prune_sessions(now - day_ms);  // a failure is logged; the next call retries
 }
 

@@ -13,7 +13,6 @@ namespace parley::services {
 
 namespace {
 
-constexpr millis day_ms = 24LL * 3600 * 1000;
 // Racing writers on one call are few (the devices of one user); past this many lost races
 // something is wrong, and the request fails rather than spins.
 constexpr int max_cas_attempts = 32;

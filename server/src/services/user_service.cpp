@@ -6,7 +6,6 @@
 namespace parley::services {
 
 namespace {
-constexpr millis day_ms = 24 * 3600 * 1000LL;
 
 result<void> check_user_id(const std::string& user_id) {
   if (!limits::valid_user_id(user_id))

@@ -93,7 +93,9 @@ class store {
     }
     done(create_session(s));
   }
-  virtual result<session_record> find_session(std::int64_t id, const std::string& key_hash) = 0;
+  // `user`, when given, receives the session's user as read in the same statement.
+  virtual result<session_record> find_session(std::int64_t id, const std::string& key_hash,
+                                              user_record* user = nullptr) = 0;
   virtual result<void> delete_session(const session_record& s) = 0;
   // A refresh: the session now lasts by `source` (and ends with that source's revocation).
   virtual result<void> update_session(const session_record& s, session_source source,

@@ -497,21 +497,20 @@ class sqlite_store final : public store {
 
   std::int64_t new_session_id() override { return next_session_id_.fetch_add(1); }
 
+  // The user columns first (read_user), then the session's; the join also checks the epoch.
+#define PARLEY_SESSION_SELECT                                                           \
+  "SELECT u.app_id,u.user_id,u.nickname,u.profile_url,u.metadata,u.created_at,"         \
+  "u.access_token_hash,s.id,s.key_hash,s.source,s.expires_at,s.device_id,s.created_at " \
+  "FROM sessions s JOIN users u ON u.app_id=s.app_id AND u.user_id=s.user_id WHERE "    \
+  "s.epoch=" SESSION_EPOCH_OF("s.source", "u.")
+
   // A session whose user is gone or whose epoch is not its user's (revoked) is not found.
-  result<session_record> find_session(std::int64_t id, const std::string& key_hash) override {
+  result<session_record> find_session(std::int64_t id, const std::string& key_hash,
+                                      user_record* user) override {
     std::unique_lock lock(mutex_, std::defer_lock);
     auto rd = lookup_connection(lock);
-    auto s = id != 0 ? prepare(rd,
-                               "SELECT s.id,s.key_hash,s.app_id,s.user_id,s.source,s.expires_at,"
-                               "s.device_id,s.created_at FROM sessions s JOIN users u "
-                               "ON u.app_id=s.app_id AND u.user_id=s.user_id "
-                               "WHERE s.id=?1 AND s.epoch=" SESSION_EPOCH_OF("s.source", "u."))
-                     : prepare(rd,
-                               "SELECT s.id,s.key_hash,s.app_id,s.user_id,s.source,s.expires_at,"
-                               "s.device_id,s.created_at FROM sessions s JOIN users u "
-                               "ON u.app_id=s.app_id AND u.user_id=s.user_id "
-                               "WHERE s.key_hash=?2 AND s.legacy=1 AND s.epoch=" SESSION_EPOCH_OF(
-                                   "s.source", "u."));
+    auto s = id != 0 ? prepare(rd, PARLEY_SESSION_SELECT " AND s.id=?1")
+                     : prepare(rd, PARLEY_SESSION_SELECT " AND s.key_hash=?2 AND s.legacy=1");
     if (id != 0)
       s.bind(1, id);
     else
@@ -519,18 +518,20 @@ class sqlite_store final : public store {
     int rc = s.step();
     if (rc == SQLITE_ROW) {
       session_record r;
-      r.id = s.int64(0);
-      r.key_hash = s.text(1);
+      r.id = s.int64(7);
+      r.key_hash = s.text(8);
       // By id, the row is found before the secret is checked: compare the hashes in constant
       // time.
       if (!crypto::constant_time_equal(r.key_hash, key_hash))
         return fail(errc::not_found, "session_not_found");
-      r.app_id = s.text(2);
-      r.user_id = s.text(3);
-      r.source = static_cast<session_source>(s.int64(4));
-      r.expires_at = s.opt_int64(5);
-      r.device_id = s.text(6);
-      r.created_at = s.int64(7);
+      auto u = read_user(s);
+      r.app_id = u.app_id;
+      r.user_id = u.user_id;
+      r.source = static_cast<session_source>(s.int64(9));
+      r.expires_at = s.opt_int64(10);
+      r.device_id = s.text(11);
+      r.created_at = s.int64(12);
+      if (user) *user = std::move(u);
       return r;
     }
     if (rc == SQLITE_DONE) return fail(errc::not_found, "session_not_found");
