@@ -3,7 +3,9 @@
 # ccache hits across clones of the tree (CI builds a fresh clone each time).
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
-.PHONY: run test deps build build-asan bench format clean
+# Lets ccache cache the compiles that use a precompiled header (transport/, the SDK's transport).
+export CCACHE_SLOPPINESS := pch_defines,time_macros
+.PHONY: run test deps build build-asan build-tsan bench format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -16,10 +18,14 @@ build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan
 
+build-tsan: deps
+	@cmake --preset tsan >/dev/null
+	@cmake --build --preset tsan
+
 run: build
 	@bash scripts/run-demo.sh
 
-test: build build-asan
+test: build build-asan build-tsan
 	@bash scripts/test.sh
 
 bench: build
@@ -30,3 +36,8 @@ format:
 
 clean:
 	rm -rf build
+
+# The libFuzzer targets, long (10 minutes each; scripts/fuzz.sh SECONDS [TARGET...] for other runs).
+.PHONY: fuzz
+fuzz: deps
+	@bash scripts/fuzz.sh 600

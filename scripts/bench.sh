@@ -92,3 +92,10 @@ if ((status != 0)); then
   exit "$status"
 fi
 echo "== done"
+
+# Then the 3-minute soak (scripts/soak.sh: half the saturation rate held on a fresh server, RSS,
+# descriptors, WAL and p99 sampled every 10 s, plot and verdict in build/soak/). Only for a plain
+# `make bench`: soak.sh itself runs this script with arguments. PARLEY_SOAK=0 skips it.
+if (($# == 0)) && [[ ${PARLEY_SOAK:-1} != 0 ]]; then
+  PARLEYD=$parleyd PARLEY_BENCH=$bench bash scripts/soak.sh 3m
+fi

@@ -9,6 +9,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libcli11-dev libcurl4-openssl-dev nodejs npm procps openssl jq
 )
+# gnuplot draws the soak's plot (scripts/soak.sh).
+packages+=(gnuplot-nox)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every suite against the release build, then the unit and integration suites again against
-# the ASan+UBSan build, and ends with one line `N passed, N failed` over all of them.
+# the ASan+UBSan build and the ThreadSanitizer build, then a short run of every fuzz target and a
+# 10-restart chaos run, and ends with one line `N passed, N failed` over all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -63,7 +64,26 @@ run_js_sdk() {
   failed=$((failed + f))
 }
 
+# A script that ends with its own `N passed, N failed` line (fuzz.sh, chaos.sh).
+run_counted() {
+  local name=$1; shift
+  local log=$log_dir/$name.log
+  echo "== $name"
+  "$@" 2>&1 | tee "$log"
+  local line
+  line=$(grep -E '^([A-Za-z]+: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -n1)
+  if [[ -z $line ]]; then
+    echo "$name printed no summary"; failed=$((failed + 1)); return
+  fi
+  passed=$((passed + $(sed -E 's/^([A-Za-z]+: )?([0-9]+) passed.*/\2/' <<<"$line")))
+  failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
+}
+
+started=$(date +%s)
+stamp() { echo "-- $1 done at +$(($(date +%s) - started)) s"; }
+
 run_ctest release
+stamp "ctest release"
 [[ -f sdk/js/package.json ]] && run_js_sdk
 if ((${#integration[@]})); then
   run_node integration build/release/server/parleyd "${integration[@]}"
@@ -72,10 +92,25 @@ fi
 if ((${#e2e[@]})); then
   run_node e2e build/release/server/parleyd "${e2e[@]}"
 fi
+stamp "release suites"
 run_ctest asan
 if ((${#integration[@]})); then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 run_node integration-asan build/asan/server/parleyd "${integration[@]}"
 fi
+stamp "asan suites"
+# ThreadSanitizer: any report is fatal (the harness fails a test whose parleyd printed one).
+run_ctest tsan
+if ((${#integration[@]})); then
+  TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp" \
+    run_node integration-tsan build/tsan/server/parleyd "${integration[@]}"
+fi
+stamp "tsan suites"
+# Every libFuzzer target for 30 s (make fuzz runs them long), two at a time.
+[[ -f scripts/fuzz.sh ]] && run_counted fuzz bash scripts/fuzz.sh 30
+stamp "fuzz"
+# kill -9 under call and webhook load, 10 times, then the invariants (scripts/chaos.sh).
+run_counted chaos bash scripts/chaos.sh 10
+stamp "chaos"
 
 echo
 echo "$passed passed, $failed failed"

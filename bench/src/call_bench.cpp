@@ -54,8 +54,10 @@ struct call_run {
   std::atomic<std::size_t> completed{0};
   std::atomic<std::size_t> failed{0};
   std::atomic<std::int64_t> last_completion_ns{0};  // since start
-  std::mutex mutex;                                 // guards the three below
+  bool windowed = false;                            // soak: rings also go to window_ringing
+  std::mutex mutex;                                 // guards the four below
   latency_recorder ringing;
+  latency_recorder window_ringing;  // since the last soak sample
   latency_recorder complete;
   std::vector<std::int64_t> completion_ns;  // since start, per completed call
   std::map<std::string, std::size_t> errors;
@@ -226,6 +228,7 @@ class call_peer : public std::enable_shared_from_this<call_peer> {
       {
         std::lock_guard lock(run->mutex);
         run->ringing.add(now - run->slots[n - run->base].due);
+        if (run->windowed) run->window_ringing.add(now - run->slots[n - run->base].due);
       }
       request("accept", 'a', l, call_id);
       return;
@@ -424,22 +427,14 @@ asio::awaitable<double> schedule(call_run& run,
   co_return worst_lag_ms;
 }
 
-call_run_figures run_one(worker_pool& pool, int server_pid, call_run& run,
-                         const std::vector<std::shared_ptr<call_peer>>& callers,
-                         const std::vector<std::string>& callee_ids, int rate,
-                         std::chrono::seconds seconds) {
+// After the scheduler: waits up to drain_limit for the calls in flight, then the figures.
+call_run_figures finish_run(call_run& run, const cpu_meter& meter, int rate,
+                            std::chrono::seconds seconds, double late_start_ms) {
   call_run_figures fig;
   fig.offered_rate = rate;
   fig.offered_seconds = static_cast<int>(seconds.count());
   fig.scheduled = run.count;
-  cpu_meter meter(server_pid);
-  run.start = steady::now() + std::chrono::milliseconds(50);
-  auto lag =
-      asio::co_spawn(pool.new_strand(), schedule(run, callers, callee_ids, rate), asio::use_future);
-  // The scheduler ends within the window (plus its own lag, bounded by the window's end).
-  if (lag.wait_until(run.start + seconds + drain_limit) != std::future_status::ready)
-    throw std::runtime_error("calls: the scheduler did not finish");
-  fig.late_start_ms = lag.get();
+  fig.late_start_ms = late_start_ms;
   auto deadline = steady::now() + drain_limit;
   while (run.in_flight() > 0 && steady::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -464,12 +459,50 @@ call_run_figures run_one(worker_pool& pool, int server_pid, call_run& run,
   return fig;
 }
 
+call_run_figures run_one(worker_pool& pool, int server_pid, call_run& run,
+                         const std::vector<std::shared_ptr<call_peer>>& callers,
+                         const std::vector<std::string>& callee_ids, int rate,
+                         std::chrono::seconds seconds) {
+  cpu_meter meter(server_pid);
+  run.start = steady::now() + std::chrono::milliseconds(50);
+  auto lag =
+      asio::co_spawn(pool.new_strand(), schedule(run, callers, callee_ids, rate), asio::use_future);
+  // The scheduler ends within the window (plus its own lag, bounded by the window's end).
+  if (lag.wait_until(run.start + seconds + drain_limit) != std::future_status::ready)
+    throw std::runtime_error("calls: the scheduler did not finish");
+  return finish_run(run, meter, rate, seconds, lag.get());
+}
+
 void prepare_run(call_run& run, std::size_t index, int rate, std::chrono::seconds seconds,
                  std::size_t max_in_flight) {
   run.base = index * run_stride;
   run.count = static_cast<std::size_t>(rate) * static_cast<std::size_t>(seconds.count());
   run.max_in_flight = max_in_flight ? max_in_flight : run.count;
   run.slots = std::make_unique<call_slot[]>(run.count);
+}
+
+// Close handshakes; what has not finished by the limit is aborted.
+void close_all(const std::vector<std::shared_ptr<ws_connection>>& conns) {
+  std::vector<std::future<bool>> closes;
+  std::vector<std::shared_ptr<ws_connection>> open;
+  for (auto& c : conns)
+    if (c) {
+      open.push_back(c);
+      closes.push_back(asio::co_spawn(
+          c->executor(),
+          [c]() -> asio::awaitable<bool> {
+            c->set_closing();
+            co_return co_await c->close(close_timeout);
+          },
+          asio::use_future));
+    }
+  auto close_deadline = steady::now() + close_limit;
+  for (std::size_t i = 0; i < closes.size(); ++i)
+    if (closes[i].wait_until(close_deadline) != std::future_status::ready) open[i]->abort();
+  for (auto& f : closes)
+    if (f.valid()) f.wait_for(std::chrono::seconds(2));
+  // Let pending completions that refer to the phase state run before it goes.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
 }  // namespace
@@ -521,29 +554,100 @@ calls_figures run_calls_bench(worker_pool& pool, const target& t, int server_pid
     for (const auto& [kind, n] : ph->errors) fig.saturation.errors["(phase) " + kind] += n;
   }
 
-  // Close handshakes; what has not finished by the limit is aborted.
-  std::vector<std::future<bool>> closes;
-  std::vector<std::shared_ptr<ws_connection>> open;
-  for (auto& c : conns)
-    if (c) {
-      open.push_back(c);
-      closes.push_back(asio::co_spawn(
-          c->executor(),
-          [c]() -> asio::awaitable<bool> {
-            c->set_closing();
-            co_return co_await c->close(close_timeout);
-          },
-          asio::use_future));
-    }
-  auto close_deadline = steady::now() + close_limit;
-  for (std::size_t i = 0; i < closes.size(); ++i)
-    if (closes[i].wait_until(close_deadline) != std::future_status::ready) open[i]->abort();
-  for (auto& f : closes)
-    if (f.valid()) f.wait_for(std::chrono::seconds(2));
-  // Let pending completions that refer to the phase state run before it goes.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  close_all(conns);
   peers.clear();
   // The phase state is referenced by peers kept alive by pending handlers; keep it alive.
+  ph.release();
+  return fig;
+}
+
+soak_figures run_soak_bench(worker_pool& pool, const target& t, int server_pid,
+                            const std::vector<bench_user>& users, int pairs, int rate,
+                            std::chrono::seconds seconds, std::chrono::seconds interval,
+                            int sat_rate, std::chrono::seconds sat_seconds, int sat_in_flight,
+                            const std::function<void(const soak_window&)>& on_window) {
+  soak_figures fig;
+  fig.seconds = static_cast<int>(seconds.count());
+  auto ph = std::make_unique<phase_state>();
+  calls_figures opened;
+  auto conns = open_all(pool, t, users, 2 * pairs, opened);
+  fig.open_failures = opened.open_failures;
+  std::vector<std::shared_ptr<call_peer>> peers;
+  for (auto& c : conns)
+    if (c) peers.push_back(std::make_shared<call_peer>(c, *ph));
+  fig.connections = peers.size();
+  if (peers.size() != conns.size()) {
+    close_all(conns);
+    ph.release();
+    throw std::runtime_error("soak: " + std::to_string(fig.connections) + " of " +
+                             std::to_string(conns.size()) + " connections opened");
+  }
+  for (auto& p : peers) asio::post(p->executor(), [p] { p->start(); });
+  std::vector<std::shared_ptr<call_peer>> callers;
+  std::vector<std::string> callee_ids;
+  for (int i = 0; i < pairs; ++i) {
+    callers.push_back(peers[2 * static_cast<std::size_t>(i)]);
+    callee_ids.push_back(users[2 * static_cast<std::size_t>(i) + 1].user_id);
+  }
+
+  // The rate: given, or half of what the server completes at saturation.
+  if (rate <= 0) {
+    prepare_run(ph->runs[0], 0, sat_rate, sat_seconds, static_cast<std::size_t>(sat_in_flight));
+    auto sat = run_one(pool, server_pid, ph->runs[0], callers, callee_ids, sat_rate, sat_seconds);
+    fig.saturation_rate = sat.window_rate();
+    rate = std::max(1, static_cast<int>(fig.saturation_rate / 2));
+    std::fprintf(stderr, "parley-bench: soak: saturation %.0f calls/s; holding %d calls/s\n",
+                 fig.saturation_rate, rate);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  fig.rate = rate;
+  auto count = static_cast<std::size_t>(rate) * static_cast<std::size_t>(seconds.count());
+  if (count >= run_stride)
+    throw std::runtime_error("soak: rate x seconds must stay under " + std::to_string(run_stride) +
+                             " calls");
+
+  // The soak never skips a call: a server that falls behind shows it in the latency and in the
+  // calls still in flight, which is what the soak is for.
+  auto& run = ph->runs[1];
+  prepare_run(run, 1, rate, seconds, 0);
+  run.windowed = true;
+  cpu_meter meter(server_pid);
+  run.start = steady::now() + std::chrono::milliseconds(50);
+  auto lag =
+      asio::co_spawn(pool.new_strand(), schedule(run, callers, callee_ids, rate), asio::use_future);
+  std::size_t prev_completed = 0;
+  std::size_t prev_failed = 0;
+  auto window_end = run.start + interval;
+  for (; window_end <= run.start + seconds; window_end += interval) {
+    std::this_thread::sleep_until(window_end);
+    soak_window w;
+    w.end_s = std::chrono::duration<double>(window_end - run.start).count();
+    latency_recorder rings;
+    {
+      std::lock_guard lock(run.mutex);
+      std::swap(rings, run.window_ringing);
+    }
+    w.ringing = rings.summarize();
+    std::size_t completed = run.completed;
+    std::size_t failed = run.failed;
+    w.completed = completed - prev_completed;
+    w.failed = failed - prev_failed;
+    prev_completed = completed;
+    prev_failed = failed;
+    on_window(w);
+  }
+  if (lag.wait_until(run.start + seconds + drain_limit) != std::future_status::ready)
+    throw std::runtime_error("soak: the scheduler did not finish");
+  fig.run = finish_run(run, meter, rate, seconds, lag.get());
+  fig.lost = ph->lost;
+  {
+    std::lock_guard lock(ph->mutex);
+    for (const auto& [kind, n] : ph->errors) fig.run.errors["(phase) " + kind] += n;
+  }
+  close_all(conns);
+  peers.clear();
+  callers.clear();
+  // As in run_calls_bench: pending handlers may still refer to the phase state.
   ph.release();
   return fig;
 }

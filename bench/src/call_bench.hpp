@@ -24,6 +24,7 @@
 #include "proc_probe.hpp"
 #include "setup.hpp"
 
+#include <functional>
 #include <map>
 #include <string>
 
@@ -72,5 +73,31 @@ calls_figures run_calls_bench(worker_pool& pool, const target& t, int server_pid
                               const std::vector<bench_user>& users, int pairs, int rate,
                               std::chrono::seconds seconds, int sat_rate,
                               std::chrono::seconds sat_seconds, int sat_in_flight);
+
+// Soak: the same call flow held at a steady rate for a long time, sampled every `interval`.
+// With `rate` 0, a saturation run (as above, `sat_rate` calls/s for `sat_seconds` with at most
+// `sat_in_flight` unfinished) measures the rate first and the soak holds half of it.
+struct soak_window {
+  double end_s = 0;           // end of the window, since the soak started
+  std::size_t completed = 0;  // calls completed in the window
+  std::size_t failed = 0;     // calls failed in the window
+  latency_summary ringing;    // dial due time → `ringing`, for the rings of this window
+};
+
+struct soak_figures {
+  double saturation_rate = 0;  // measured; 0 when the rate was given
+  int rate = 0;                // calls/s held
+  int seconds = 0;
+  std::size_t connections = 0;
+  std::map<std::string, std::size_t> open_failures;
+  call_run_figures run;  // the whole soak
+  std::size_t lost = 0;
+};
+
+soak_figures run_soak_bench(worker_pool& pool, const target& t, int server_pid,
+                            const std::vector<bench_user>& users, int pairs, int rate,
+                            std::chrono::seconds seconds, std::chrono::seconds interval,
+                            int sat_rate, std::chrono::seconds sat_seconds, int sat_in_flight,
+                            const std::function<void(const soak_window&)>& on_window);
 
 }  // namespace parley::bench

@@ -22,7 +22,10 @@ constexpr const char* usage =
     "         [--idle-connections N]                                     (10000)\n"
     "         [--call-pairs N] [--call-rate N] [--call-seconds N]        (1000, 1000, 10)\n"
     "         [--call-sat-rate N] [--call-sat-seconds N] [--call-sat-in-flight N] (5000, 5, "
-    "2000)\n";
+    "2000)\n"
+    "         --phases soak [--soak-rate N (0: half the saturation)] [--soak-seconds N]\n"
+    "           [--soak-interval-s N] [--soak-csv PATH]            (0, 3600, 10, "
+    "build/soak/soak.csv)\n";
 
 bool to_int(std::string_view s, int lo, int hi, int& out) {
   int v = 0;
@@ -54,7 +57,7 @@ std::optional<options> parse_options(int argc, char** argv) {
     };
   };
   auto phases = [&o](std::string_view v) {
-    o.run_auth = o.run_ws = o.run_idle = o.run_calls = false;
+    o.run_auth = o.run_ws = o.run_idle = o.run_calls = o.run_soak = false;
     while (!v.empty()) {
       auto comma = v.find(',');
       auto name = v.substr(0, comma);
@@ -66,10 +69,14 @@ std::optional<options> parse_options(int argc, char** argv) {
         o.run_idle = true;
       else if (name == "calls")
         o.run_calls = true;
+      else if (name == "soak")
+        o.run_soak = true;
       else
         return false;
       v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
     }
+    // The soak runs alone: other phases would disturb the lines it measures.
+    if (o.run_soak) return !(o.run_auth || o.run_ws || o.run_idle || o.run_calls);
     return o.run_auth || o.run_ws || o.run_idle || o.run_calls;
   };
 
@@ -95,6 +102,10 @@ std::optional<options> parse_options(int argc, char** argv) {
       {"--call-sat-rate", int_opt(o.call_sat_rate, 1, 20000)},
       {"--call-sat-seconds", seconds_opt(o.call_sat_seconds, 1, 60)},
       {"--call-sat-in-flight", int_opt(o.call_sat_in_flight, 1, 100000)},
+      {"--soak-rate", int_opt(o.soak_rate, 0, 20000)},
+      {"--soak-seconds", seconds_opt(o.soak_duration, 10, 7 * 86400)},
+      {"--soak-interval-s", seconds_opt(o.soak_interval, 1, 3600)},
+      {"--soak-csv", string_opt(o.soak_csv)},
   };
 
   for (int i = 1; i < argc; ++i) {

@@ -47,6 +47,16 @@ struct options {
   int call_sat_rate = 5000;
   std::chrono::seconds call_sat_seconds{5};
   int call_sat_in_flight = 500;
+
+  // 5. Soak (alone: `--phases soak`): the calls' flow held at `soak_rate` calls/s (0: half the
+  // rate the saturation run above completes) for `soak_duration` with `call_pairs` pairs; every
+  // `soak_interval` a CSV row with the server's RSS, open descriptors, WAL size and the window's
+  // dial → ringing latency.
+  bool run_soak = false;
+  int soak_rate = 0;
+  std::chrono::seconds soak_duration{3600};
+  std::chrono::seconds soak_interval{10};
+  std::string soak_csv = "build/soak/soak.csv";
 };
 
 // Parses argv; on a bad or missing option returns nullopt after printing why and the usage.

@@ -56,6 +56,28 @@ std::optional<process_sample> sample_process(int pid) {
   return s;
 }
 
+int count_descriptors(int pid) {
+  std::error_code ec;
+  int n = 0;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end;
+       !ec && it != end; it.increment(ec))
+    ++n;
+  return ec ? -1 : n;
+}
+
+std::string open_file_ending(int pid, const std::string& suffix) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end;
+       !ec && it != end; it.increment(ec)) {
+    std::error_code lec;
+    auto target = std::filesystem::read_symlink(it->path(), lec).string();
+    if (!lec && target.size() >= suffix.size() &&
+        target.compare(target.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return target;
+  }
+  return {};
+}
+
 double own_cpu_seconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

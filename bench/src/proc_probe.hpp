@@ -18,6 +18,13 @@ struct process_sample {
 // Nullopt when the process is gone or /proc cannot be read.
 std::optional<process_sample> sample_process(int pid);
 
+// Open descriptors of the process (entries of /proc/PID/fd); -1 when it cannot be read.
+int count_descriptors(int pid);
+
+// The path of the file the process holds open whose name ends with `suffix` (e.g. the SQLite
+// WAL, "parley.db-wal"), or empty.
+std::string open_file_ending(int pid, const std::string& suffix);
+
 // CPU seconds (user + system) this process has used so far.
 double own_cpu_seconds();
 

@@ -156,14 +156,16 @@ test('malformed JWT is 401 invalid_credentials', async () => {
   }
 });
 
-test('expired JWT is 401 token_expired; within the 60 s leeway it is accepted', async () => {
+test('expired JWT is 401 token_expired, also within 60 s of its exp (no session born expired)', async () => {
   const id = uniq('jwtexp');
   const expired = makeJwt({ sub: id, iss: app.app_id, exp: nowS() - 300 }, app.signing_secret);
   assertError(await api.auth(app, { user_id: id, jwt: expired }), 401, 'token_expired');
   assertError(await P.getUser(id), 404, 'not_found');
-  const inLeeway = makeJwt({ sub: id, iss: app.app_id, exp: nowS() - 10 }, app.signing_secret);
-  const r = await api.auth(app, { user_id: id, jwt: inLeeway });
+  const justPast = makeJwt({ sub: id, iss: app.app_id, exp: nowS() - 10 }, app.signing_secret);
+  assertError(await api.auth(app, { user_id: id, jwt: justPast }), 401, 'token_expired');
+  const r = await api.auth(app, { user_id: id, jwt: makeJwt({ sub: id, iss: app.app_id, exp: nowS() + 60 }, app.signing_secret) });
   assertStatus(r, 200);
+  assert.ok(r.body.session_expires_at > Date.now(), 'the session is not born expired');
 });
 
 test('expired session token is 401 token_expired; its session key then is 401 session_expired', async () => {

@@ -1,7 +1,8 @@
 // Several I/O threads: every connection is served, whichever thread it lands on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer } from './lib/server.mjs';
+import net from 'node:net';
+import { startServer, ms } from './lib/server.mjs';
 import { assertStatus } from './lib/api.mjs';
 import { connectWelcome } from './lib/ws.mjs';
 import { uniq } from './lib/util.mjs';
@@ -37,4 +38,28 @@ test('--threads 3: WebSockets on every thread get their welcome and pong', { tim
     assert.equal(pong.type, 'pong');
   }
   for (const ws of sockets) ws.close();
+});
+
+// The accept loop opens each next socket on the next thread's context before accepting into it.
+// After exactly one connection that socket belongs to the second thread, and the first context
+// (which holds the accept loop) used to be destroyed after the second one: the socket then
+// released a strand of a destroyed context. Seen by the sanitizer builds (a use after free).
+test('--threads 2: a server stopped after one connection shuts down cleanly', { timeout: ms(30000) }, async () => {
+  const s = await startServer({ apps: ['a'], flags: ['--threads', '2'] });
+  try {
+    const reply = await new Promise((resolve, reject) => {
+      const sock = net.connect(s.port, '127.0.0.1');
+      let text = '';
+      sock.setEncoding('utf8');
+      sock.on('data', (d) => {
+        text += d;
+      });
+      sock.on('end', () => resolve(text));
+      sock.on('error', reject);
+      sock.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    });
+    assert.match(reply, /^HTTP\/1\.1 200 /);
+  } finally {
+    await s.stop();
+  }
 });

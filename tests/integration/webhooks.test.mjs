@@ -37,8 +37,8 @@ before(async () => {
   rx = await WebhookReceiver.start({ name: 'rx' });
   rxd = await WebhookReceiver.start({ name: 'rx-down' });
   rxg = await WebhookReceiver.start({ name: 'rx-giveup' });
-  server = await startServer({ apps: ['a', 'b', 'r', 'd'] });
-  server2 = await startServer({ apps: ['g', 'h'], flags: ['--webhook-give-up-s', '3'] });
+  server = await startServer({ apps: ['a', 'b', 'r', 'd'], allowPrivateOutbound: true });
+  server2 = await startServer({ apps: ['g', 'h'], flags: ['--webhook-give-up-s', '3'], allowPrivateOutbound: true });
   for (const n of ['a', 'b', 'r']) await setUp(server, n, rx);
   await setUp(server, 'd', rxd);
   await setUp(server2, 'g', rxg);

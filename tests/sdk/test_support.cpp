@@ -9,6 +9,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
@@ -203,6 +204,17 @@ bool server_process::wait_exit(std::chrono::milliseconds timeout) {
   pid_ = -1;
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
   stdout_fd_ = -1;
+  // A sanitizer report fails the test however the server ended (SIGKILL leaves no exit code to
+  // look at, and a report at shutdown comes after the test's own checks).
+  std::ifstream log(data_dir_ / "parleyd.log");
+  std::string text((std::istreambuf_iterator<char>(log)), {});
+  for (const char* what : {"WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                           "ERROR: LeakSanitizer", "ERROR: UndefinedBehaviorSanitizer"}) {
+    if (auto at = text.find(what); at != std::string::npos) {
+      ADD_FAILURE() << "parleyd printed a sanitizer report:\n" << text.substr(at, 12000);
+      break;
+    }
+  }
   return true;
 }
 

@@ -18,9 +18,12 @@ template <class Fn>
 http_response with_admin(context& ctx, const request_view& rv, Fn&& fn) {
   const auto& want = ctx.config.admin_token;
   if (want.empty()) return error_response(fail(errc::not_found, "no such route"));
-  // Hash both sides so the comparison is constant-time whatever the lengths.
-  if (!crypto::constant_time_equal(crypto::sha256(rv.http.admin_token), crypto::sha256(want)))
-    return error_response(fail(errc::unauthorized, "missing or wrong Admin-Token"));
+  // Hash both sides so the comparison is constant-time whatever the lengths. Failures are
+  // limited per address (429 with Retry-After), so the token cannot be guessed at speed.
+  bool good =
+      crypto::constant_time_equal(crypto::sha256(rv.http.admin_token), crypto::sha256(want));
+  if (auto r = ctx.auth.admin_attempt(good, rv.http.remote_address, now_ms()); !r)
+    return error_response(r.error());
   return fn();
 }
 

@@ -16,11 +16,10 @@ namespace {
 
 template <class Fn>
 http_response with_session(context& ctx, const request_view& rv, Fn&& fn) {
-  std::string_view auth = rv.http.authorization;
-  constexpr std::string_view scheme = "Bearer ";
-  if (auth.size() <= scheme.size() || !auth.starts_with(scheme))
+  auto key = bearer_credentials(rv.http.authorization);
+  if (!key)
     return error_response(fail(errc::unauthorized, "missing Authorization: Bearer <session_key>"));
-  auto s = ctx.auth.verify(auth.substr(scheme.size()), now_ms());
+  auto s = ctx.auth.verify(*key, now_ms());
   if (!s) return error_response(s.error());
   return fn(*s);
 }

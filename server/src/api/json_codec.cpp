@@ -6,10 +6,33 @@
 #include <boost/json/parse.hpp>
 
 #include <array>
+#include <cmath>
 
 namespace parley::api {
 
 namespace json = boost::json;
+
+namespace {
+// A number too large for a double parses as infinity, which Boost.JSON 1.81 serializes as
+// `Infinity`: not JSON. Relayed as-is (the `data` of `signal`), it broke the peer's parser
+// (found by fuzz_json_codec). Depth is bounded by the parse (32).
+bool all_finite(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::double_:
+      return std::isfinite(v.get_double());
+    case json::kind::array:
+      for (const auto& e : v.get_array())
+        if (!all_finite(e)) return false;
+      return true;
+    case json::kind::object:
+      for (const auto& kv : v.get_object())
+        if (!all_finite(kv.value())) return false;
+      return true;
+    default:
+      return true;
+  }
+}
+}  // namespace
 
 result<json::object> parse_object(std::string_view text, bool empty_ok) {
   if (text.empty() && empty_ok) return json::object{};
@@ -23,6 +46,8 @@ result<json::object> parse_object(std::string_view text, bool empty_ok) {
     return fail(errc::invalid_request, "the body is not valid JSON: " + ec.message());
   }
   if (!v.is_object()) return fail(errc::invalid_request, "the body must be a JSON object");
+  if (!all_finite(v))
+    return fail(errc::invalid_request, "the body has a number too large for a double");
   return std::move(v.as_object());
 }
 
@@ -110,7 +135,9 @@ json::array to_json(const std::vector<services::ice_server>& servers) {
 json::object to_json(const store::app_settings& s) {
   json::object o{{"ringing_timeout_s", s.ringing_timeout_s},
                  {"connection_timeout_s", s.connection_timeout_s},
-                 {"reconnect_grace_s", s.reconnect_grace_s}};
+                 {"reconnect_grace_s", s.reconnect_grace_s},
+                 {"max_ringing_per_caller", s.max_ringing_per_caller},
+                 {"max_ringing_per_callee", s.max_ringing_per_callee}};
   if (s.webhook_url)
     o["webhook_url"] = *s.webhook_url;
   else

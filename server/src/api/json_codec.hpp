@@ -18,7 +18,8 @@
 
 namespace parley::api {
 
-// Parses a JSON object: depth at most 32, valid UTF-8. An empty text is an empty object when
+// Parses a JSON object: depth at most 32, valid UTF-8, no number beyond a double's range (it
+// would serialize as `Infinity`, not JSON). An empty text is an empty object when
 // `empty_ok`. invalid_request otherwise.
 result<boost::json::object> parse_object(std::string_view text, bool empty_ok = false);
 

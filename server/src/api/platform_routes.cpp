@@ -6,6 +6,7 @@
 #include "api/responses.hpp"
 #include "api/router.hpp"
 #include "common/clock.hpp"
+#include "outbound/url_policy.hpp"
 #include "services/limits.hpp"
 #include "services/push/signing.hpp"
 
@@ -190,11 +191,17 @@ constexpr std::size_t url_bytes = 2048;
 constexpr std::size_t key_pem_bytes = 16 * 1024;
 constexpr std::size_t id_bytes = 256;
 
-result<std::string> http_url(const json::object& o, const char* name) {
+// A URL the server will POST to on the app's behalf. What can be refused before any request is
+// refused here (outbound/url_policy.hpp: userinfo, localhost, private and link-local literals in
+// any numeric form); a DNS name is checked again at each connection by the outbound client.
+result<std::string> http_url(const json::object& o, const char* name,
+                             const outbound::address_policy& policy) {
   auto url = req_string(o, name, url_bytes);
   if (!url) return url.error();
   if (!url->starts_with("http://") && !url->starts_with("https://"))
     return fail(errc::invalid_request, std::string(name) + " must be an http or https URL", name);
+  if (auto why = outbound::refuse_url(*url, name, policy))
+    return fail(errc::invalid_request, *why, name);
   return url;
 }
 
@@ -224,7 +231,8 @@ result<store::apns_settings> parse_apns(const json::value& v) {
   return a;
 }
 
-result<store::fcm_settings> parse_fcm(const json::value& v) {
+result<store::fcm_settings> parse_fcm(const json::value& v,
+                                      const outbound::address_policy& policy) {
   const std::string at = "push.fcm";
   if (!v.is_object()) return fail(errc::invalid_request, at + " must be an object or null", at);
   auto sa = v.as_object().if_contains("service_account");
@@ -248,14 +256,15 @@ result<store::fcm_settings> parse_fcm(const json::value& v) {
   if (auto r = services::push::check_rsa_key(*key, sat + ".private_key"); !r) return r.error();
   f.private_key = std::move(*key);
   if (o.if_contains("token_uri")) {
-    auto uri = http_url(o, "token_uri");
+    auto uri = http_url(o, "token_uri", policy);
     if (!uri) return nested(uri.error(), sat);
     f.token_uri = std::move(*uri);
   }
   return f;
 }
 
-result<void> patch_push(const json::object& body, store::push_settings& push) {
+result<void> patch_push(const json::object& body, store::push_settings& push,
+                        const outbound::address_policy& policy) {
   auto p = body.if_contains("push");
   if (!p) return {};
   if (!p->is_object()) return fail(errc::invalid_request, "push must be an object", "push");
@@ -277,7 +286,7 @@ result<void> patch_push(const json::object& body, store::push_settings& push) {
     if (f->is_null()) {
       push.fcm.reset();
     } else {
-      auto parsed = parse_fcm(*f);
+      auto parsed = parse_fcm(*f, policy);
       if (!parsed) return parsed.error();
       push.fcm = std::move(*parsed);
     }
@@ -288,7 +297,7 @@ result<void> patch_push(const json::object& body, store::push_settings& push) {
     } else if (!w->is_object()) {
       return fail(errc::invalid_request, "push.webhook must be an object or null", "push.webhook");
     } else {
-      auto url = http_url(w->as_object(), "url");
+      auto url = http_url(w->as_object(), "url", policy);
       if (!url) return nested(url.error(), "push.webhook");
       push.webhook_url = std::move(*url);
     }
@@ -301,6 +310,7 @@ http_response patch_settings(context& ctx, const request_view& rv) {
     auto body = parse_object(rv.http.body);
     if (!body) return error_response(body.error());
     auto s = app.settings;
+    outbound::address_policy policy{.allow_private = ctx.config.allow_private_outbound};
     struct bound {
       const char* name;
       int lo, hi;
@@ -308,7 +318,9 @@ http_response patch_settings(context& ctx, const request_view& rv) {
     };
     for (auto b : {bound{"ringing_timeout_s", 10, 180, &s.ringing_timeout_s},
                    bound{"connection_timeout_s", 5, 120, &s.connection_timeout_s},
-                   bound{"reconnect_grace_s", 0, 120, &s.reconnect_grace_s}}) {
+                   bound{"reconnect_grace_s", 0, 120, &s.reconnect_grace_s},
+                   bound{"max_ringing_per_caller", 1, 1000, &s.max_ringing_per_caller},
+                   bound{"max_ringing_per_callee", 1, 1000, &s.max_ringing_per_callee}}) {
       auto v = opt_int(*body, b.name);
       if (!v) return error_response(v.error());
       if (!*v) continue;
@@ -323,13 +335,13 @@ http_response patch_settings(context& ctx, const request_view& rv) {
       if (p->is_null()) {
         s.webhook_url.reset();
       } else {
-        auto url = http_url(*body, "webhook_url");
+        auto url = http_url(*body, "webhook_url", policy);
         if (!url) return error_response(url.error());
         s.webhook_url = std::move(*url);
       }
     }
-    if (auto r = patch_push(*body, s.push); !r) return error_response(r.error());
-    if (auto r = ctx.apps.update_settings(app.app_id, s); !r) return error_response(r.error());
+    if (auto r = patch_push(*body, s.push, policy); !r) return error_response(r.error());
+    if (auto r = ctx.apps.update_settings(app, s, now_ms()); !r) return error_response(r.error());
     return json_response(200, to_json(s));
   });
 }

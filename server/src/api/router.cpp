@@ -4,6 +4,7 @@
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -50,6 +51,17 @@ std::optional<std::string> percent_decode(std::string_view s) {
     i += 2;
   }
   return out;
+}
+
+std::optional<std::string_view> bearer_credentials(std::string_view header) {
+  constexpr std::string_view scheme = "bearer";
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') return std::nullopt;
+  for (std::size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != scheme[i]) return std::nullopt;
+  auto rest = header.substr(scheme.size());
+  auto start = rest.find_first_not_of(' ');
+  if (start == std::string_view::npos) return std::nullopt;
+  return rest.substr(start);
 }
 
 result<int> query_limit(const query_params& q) {

@@ -79,6 +79,10 @@ class http_api {
 // The `limit` query parameter of list routes: 1..100, default 20; invalid_request otherwise.
 result<int> query_limit(const query_params& q);
 
+// The credentials of an `Authorization: Bearer <credentials>` header; the scheme's name in any
+// case, then one or more spaces (RFC 7235). nullopt for another scheme or no credentials.
+std::optional<std::string_view> bearer_credentials(std::string_view header);
+
 // Percent-decoding of a path segment or query value; nullopt on a bad escape.
 std::optional<std::string> percent_decode(std::string_view s);
 

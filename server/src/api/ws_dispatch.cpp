@@ -19,6 +19,9 @@ using services::close_code::session_invalid;
 namespace {
 
 constexpr millis expiring_lead_ms = 60'000;
+// The most calls a welcome lists (the newest ones), so that it stays far below the send cap
+// however many calls the user has; `ongoing_calls_more` says when there are others.
+constexpr std::size_t welcome_calls = 50;
 
 std::string frame(const json::object& o) {
   return json::serialize(o);
@@ -145,14 +148,21 @@ class connection_handler final : public ws_handler {
 
     me_ = {info.app_id, info.user_id, info.connection_id, info.device_id};
     json::array ongoing;
-    if (auto calls = ctx_.calls.connection_opened(me_, now_ms()))
-      for (const auto& c : *calls) ongoing.push_back(to_json(c));
+    bool more = false;
+    if (auto calls = ctx_.calls.connection_opened(me_, now_ms())) {
+      // Oldest first (by dial time, then by insertion: dials in one millisecond keep their
+      // order), so the newest welcome_calls are the last ones.
+      std::size_t skip = calls->size() > welcome_calls ? calls->size() - welcome_calls : 0;
+      more = skip > 0;
+      for (std::size_t i = skip; i < calls->size(); ++i) ongoing.push_back(to_json((*calls)[i]));
+    }
     send({{"type", "welcome"},
           {"connection_id", info.connection_id},
           {"user", to_json(s->user)},
           {"session_expires_at", to_json(session_.expires_at)},
           {"heartbeat_s", ctx_.config.heartbeat_s},
           {"ongoing_calls", std::move(ongoing)},
+          {"ongoing_calls_more", more},
           {"ice_servers", to_json(ctx_.auth.ice_servers(session_.user_id, now_ms()))}});
   }
 
@@ -272,7 +282,7 @@ class connection_handler final : public ws_handler {
     if (!token) return send_error(token.error(), req_id);
     auto jwt = opt_string(msg, "jwt", limits::token_bytes);
     if (!jwt) return send_error(jwt.error(), req_id);
-    auto at = ctx_.auth.refresh(session_, *token, *jwt, now_ms());
+    auto at = ctx_.auth.refresh(session_, *token, *jwt, conn_->remote_address(), now_ms());
     if (!at) return send_error(at.error(), req_id);
     ctx_.hub.set_session(handle_, session_.source, session_.expires_at);
     send({{"type", "ack"}, {"req_id", req_id}, {"session_expires_at", *at}});

@@ -1,5 +1,7 @@
 #include "app/config.hpp"
 
+#include "app/data_files.hpp"
+
 #include <filesystem>
 #include <stdexcept>
 
@@ -7,7 +9,7 @@ namespace parley::app {
 
 std::string sqlite_path_for(const std::string& data_dir, const std::string& store_url) {
   if (store_url.empty()) {
-    std::filesystem::create_directories(data_dir);
+    prepare_private_dir(data_dir);
     return (std::filesystem::path(data_dir) / "parley.db").string();
   }
   constexpr std::string_view sqlite = "sqlite://";
@@ -15,7 +17,8 @@ std::string sqlite_path_for(const std::string& data_dir, const std::string& stor
     auto path = store_url.substr(sqlite.size());
     if (path.empty()) throw std::runtime_error("--store sqlite:// needs a path");
     auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent);
+    // A directory made for the store is private; one that exists is the operator's.
+    if (!parent.empty() && !std::filesystem::exists(parent)) prepare_private_dir(parent);
     return path;
   }
   if (store_url.starts_with("postgresql://") || store_url.starts_with("postgres://"))

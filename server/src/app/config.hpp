@@ -23,6 +23,7 @@ struct serve_config {
   services::auth_limits auth;
   services::outbox_worker_config outbox;
   std::int64_t webhook_give_up_s = 86'400;
+  int max_sessions_per_user = 100;  // a new session past it ends the user's oldest
 };
 
 // "sqlite:///abs/path", "sqlite://rel/path" or empty (→ DATA_DIR/parley.db). Returns the SQLite

@@ -4,6 +4,7 @@
 //              | delete APP_ID
 
 #include "app/config.hpp"
+#include "app/data_files.hpp"
 #include "app/serve.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
@@ -30,7 +31,7 @@ struct store_options {
     cmd.add_option("--store", store_url, "Store URL: sqlite:///path");
   }
   std::unique_ptr<store::store> open() const {
-    return store::open_sqlite_store(app::sqlite_path_for(data_dir, store_url));
+    return app::open_private_store(data_dir, store_url);
   }
 };
 
@@ -98,6 +99,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1000000));
   serve->add_option("--ws-msg-rate", cfg.ws_msg_rate, "WebSocket messages per second")
       ->check(CLI::Range(1, 100000));
+  serve
+      ->add_option("--max-sessions-per-user", cfg.max_sessions_per_user,
+                   "Live sessions per user; a new one past it ends the oldest")
+      ->check(CLI::Range(1, 100000));
   serve->add_option("--clock-offset-ms", cfg.clock_offset_ms,
                     "Shift the server clock (tests only)");
   serve
@@ -119,6 +124,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 7 * 86'400));
   serve->add_option("--drain-timeout-s", cfg.transport.drain_timeout_s, "Drain deadline")
       ->check(CLI::Range(0, 600));
+  serve->add_flag(
+      "--allow-private-outbound", cfg.outbox.allow_private_outbound,
+      "Let webhooks and push reach loopback and private addresses (tests, development)");
+  serve
+      ->add_option("--max-connections", cfg.transport.max_connections,
+                   "Open connections at most (default: the descriptor limit minus 512)")
+      ->check(CLI::Range(1, 10'000'000));
+  serve
+      ->add_option("--max-connections-per-address", cfg.transport.max_connections_per_address,
+                   "Open connections from one client address at most")
+      ->check(CLI::Range(1, 10'000'000));
 
   // app ...
   auto* app_cmd = cli.add_subcommand("app", "Manage apps");
@@ -153,6 +169,11 @@ int main(int argc, char** argv) {
       cfg.store_url = serve_store.store_url;
       if (!split_listen(cfg.listen, cfg.transport)) {
         std::cerr << "parleyd: --listen must be HOST:PORT\n";
+        return 2;
+      }
+      // A short admin token can be guessed; the admin API can create and delete apps.
+      if (!cfg.admin_token.empty() && cfg.admin_token.size() < 32) {
+        std::cerr << "parleyd: --admin-token (or PARLEY_ADMIN_TOKEN) must be at least 32 bytes\n";
         return 2;
       }
       clock_offset_ms = cfg.clock_offset_ms;

@@ -1,5 +1,7 @@
 #include "app/serve.hpp"
 
+#include "app/data_files.hpp"
+
 #include "api/call_delivery.hpp"
 #include "api/context.hpp"
 #include "api/outbox_events.hpp"
@@ -20,10 +22,16 @@
 namespace parley::app {
 
 int serve(const serve_config& cfg) {
-  auto st = store::open_sqlite_store(sqlite_path_for(cfg.data_dir, cfg.store_url));
+  store::sqlite_options store_options;
+  store_options.max_sessions_per_user = cfg.max_sessions_per_user;
+  auto st = open_private_store(cfg.data_dir, cfg.store_url, store_options);
 
   metrics stats;
   services::connection_hub hub;
+  // A session ended because its user authenticated past the limit closes like a revoked one.
+  st->on_sessions_ended([&hub](const std::vector<std::string>& key_hashes) {
+    hub.close_sessions(key_hashes, services::close_code::session_invalid, "session limit");
+  });
   services::app_service apps(*st, &hub);
   api::outbox_events outbox(cfg.webhook_give_up_s * 1000);
   services::user_service users(*st, hub, &outbox);
@@ -43,6 +51,7 @@ int serve(const serve_config& cfg) {
   api_cfg.ws_msg_rate = cfg.ws_msg_rate;
   api_cfg.demo = cfg.demo;
   api_cfg.webhook_give_up_ms = cfg.webhook_give_up_s * 1000;
+  api_cfg.allow_private_outbound = cfg.outbox.allow_private_outbound;
   api::context ctx{apps, users, auth, calls, hub, stats, api_cfg};
   api::http_api http(ctx);
 
@@ -60,6 +69,7 @@ int serve(const serve_config& cfg) {
   server->run();
   // Call changes still in the store's queue answer through the services: let them finish first.
   st->wait_for_batched_writes();
+  st->on_sessions_ended({});  // the hub goes before the store
   // Deliveries in flight get a moment; the rest stays in the outbox for the next start.
   deliveries.stop();
   log::info("stopped");

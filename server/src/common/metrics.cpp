@@ -103,6 +103,23 @@ std::string metrics::render() const {
   for (std::size_t i = 0; i < kinds.size(); ++i)
     out += std::string("parley_outbox_oldest_pending_seconds{kind=\"") + kinds[i] + "\"} " +
            std::to_string(outbox_oldest_pending_s[i].load()) + "\n";
+  out +=
+      "# HELP parley_connections Open TCP connections (HTTP and WebSocket).\n"
+      "# TYPE parley_connections gauge\n"
+      "parley_connections " +
+      std::to_string(connections.load()) + "\n";
+  connections_refused_total.render(out);
+  out +=
+      "# HELP parley_connections_reaped_total Idle connections (no request in progress, or a "
+      "WebSocket before its first message) closed to make room at the connection cap.\n"
+      "# TYPE parley_connections_reaped_total counter\n"
+      "parley_connections_reaped_total " +
+      std::to_string(connections_reaped_total.load()) + "\n";
+  out +=
+      "# HELP parley_accept_errors_total Failed accept() calls (e.g. out of descriptors).\n"
+      "# TYPE parley_accept_errors_total counter\n"
+      "parley_accept_errors_total " +
+      std::to_string(accept_errors_total.load()) + "\n";
   return out;
 }
 

@@ -62,6 +62,16 @@ struct metrics {
   // Outbox gauges by kind (0 webhook, 1 push), refreshed by the delivery thread.
   std::array<std::atomic<std::int64_t>, 2> outbox_pending{};
   std::array<std::atomic<std::int64_t>, 2> outbox_oldest_pending_s{};
+  // Connection caps (transport/connection_limiter.hpp): open TCP connections, connections closed
+  // at accept by a cap (reason "per_address" or "limit"), idle ones reaped to make room, and
+  // failed accept() calls (out of descriptors, mostly).
+  std::atomic<std::int64_t> connections{0};
+  counter_family connections_refused_total{
+      "parley_connections_refused_total",
+      "Connections closed at once because a connection cap was reached, by cap.",
+      {"reason"}};
+  std::atomic<std::uint64_t> connections_reaped_total{0};
+  std::atomic<std::uint64_t> accept_errors_total{0};
 
   std::string render() const;
 };

@@ -1,6 +1,8 @@
 #include "outbound/http_client.hpp"
 
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
@@ -23,6 +25,9 @@ constexpr std::size_t max_body_bytes = 64 * 1024;
 
 // Where the system trust store lives when libcurl does not say (Debian's ca-certificates).
 constexpr const char* fallback_ca_bundle = "/etc/ssl/certs/ca-certificates.crt";
+
+// What the app is told about any transfer that got no HTTP answer (see response::error).
+constexpr const char* generic_failure = "could not connect";
 
 void global_init() {
   static std::once_flag once;
@@ -86,6 +91,8 @@ struct transfer {
   curl_slist* header_list = nullptr;
   std::string body;  // the request body; libcurl reads it in place (CURLOPT_POSTFIELDS)
   bool require_http2 = false;
+  const address_policy* policy = nullptr;  // the client's; outlives the transfer
+  std::optional<address_kind> refused;     // an address the policy refused, for the log
   response resp;
   std::array<char, CURL_ERROR_SIZE> error_buffer{};
 
@@ -126,6 +133,24 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
   return n;
 }
 
+// libcurl asks for each socket it would connect, after resolving the name: the one place where
+// the real address is known, for every transfer, redirect or reused name alike. A refused
+// address fails that connection attempt (libcurl tries the name's other addresses, then fails
+// the transfer with CURLE_COULDNT_CONNECT).
+curl_socket_t open_socket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* t = static_cast<transfer*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
+  auto kind = address_kind::reserved;
+  if ((address->family == AF_INET && address->addrlen >= sizeof(sockaddr_in)) ||
+      (address->family == AF_INET6 && address->addrlen >= sizeof(sockaddr_in6)))
+    kind = classify(&address->addr);
+  if (!allowed(kind, *t->policy)) {
+    t->refused = kind;
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+}
+
 bool is_cleartext(std::string_view url) {
   return starts_with_nocase(url, "http://");
 }
@@ -138,6 +163,7 @@ std::unique_ptr<transfer> make_transfer(const request& r, std::string body,
   t->easy = curl_easy_init();
   if (t->easy == nullptr) throw std::runtime_error("curl_easy_init failed");
   t->require_http2 = r.require_http2;
+  t->policy = &options.policy;
   t->resp.tag = r.tag;
   t->body = std::move(body);
   CURL* e = t->easy;
@@ -145,6 +171,14 @@ std::unique_ptr<transfer> make_transfer(const request& r, std::string body,
   curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
   // Only web URLs: a webhook URL comes from an app, and must not reach file:// or the like.
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  // Every address is checked as its socket opens (open_socket), so nothing may reach a host by
+  // another way: no redirects (libcurl's default, made explicit), and no proxy taken from the
+  // environment (http_proxy and the like), whose address would be the one checked.
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_PROXY, "");
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &open_socket);
+  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
   // No signals: libcurl would otherwise use alarm() to time out name resolution, which is not
   // safe in a threaded server (SIGPIPE is ignored process-wide by `serve`).
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -205,13 +239,19 @@ void finish(transfer& t, CURLcode code) {
     curl_easy_getinfo(t.easy, CURLINFO_HTTP_VERSION, &version);
     if (t.require_http2 && version != CURL_HTTP_VERSION_2_0) {
       resp.error = "the server did not answer over HTTP/2";
+      resp.detail = resp.error;
     } else {
       resp.status = static_cast<int>(status);
       return;
     }
   } else {
-    resp.error = t.error_buffer[0] != '\0' ? std::string(t.error_buffer.data())
-                                           : std::string(curl_easy_strerror(code));
+    // The app hears the generic reason; the operator's log gets what happened.
+    resp.error = generic_failure;
+    resp.detail = t.error_buffer[0] != '\0' ? std::string(t.error_buffer.data())
+                                            : std::string(curl_easy_strerror(code));
+    if (t.refused)
+      resp.detail =
+          std::string("address not allowed (") + to_string(*t.refused) + "): " + resp.detail;
   }
   // No HTTP answer: whatever partial response arrived is not one.
   resp.status = 0;
@@ -238,7 +278,8 @@ struct http_client::impl {
       CURL* e = t->easy;
       if (curl_multi_add_handle(multi, e) != CURLM_OK) {
         // Cannot happen with a valid handle; answer it as a transport failure rather than lose it.
-        t->resp.error = "could not start the transfer";
+        t->resp.error = generic_failure;
+        t->resp.detail = "could not start the transfer";
         out.push_back(std::move(t->resp));
         continue;
       }

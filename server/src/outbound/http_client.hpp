@@ -5,6 +5,13 @@
 //
 // Threading: one thread drives a client (start, poll, perform); only wake() may be called from
 // other threads.
+//
+// Destinations: every address a transfer connects to is checked against the client's
+// address_policy after name resolution, when the socket is opened, so a DNS name that resolves
+// (or later rebinds) to a private address is refused as an IP literal would be. No proxy from
+// the environment (it would be the address checked), no redirects, http and https only.
+
+#include "outbound/address_policy.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -31,8 +38,12 @@ struct request {
 
 struct response {
   std::uint64_t tag = 0;
-  int status = 0;     // 0: no HTTP answer (connect, TLS, timeout); `error` says why
-  std::string error;  // transport error text when status is 0
+  int status = 0;  // 0: no HTTP answer (connect, TLS, timeout); `error` says so
+  // When status is 0, a generic reason that may be shown to the app: "could not connect" for
+  // every transport failure (refused, timed out, TLS, address not allowed), so the outcome does
+  // not tell a port scanner what is listening where.
+  std::string error;
+  std::string detail;   // libcurl's own text for the failure: for the server's log only
   header_list headers;  // names lower-cased
   std::string body;     // the first 64 KiB
   std::optional<std::string> header(std::string_view name) const;  // name: lower case
@@ -42,6 +53,7 @@ struct client_options {
   std::string ca_file;  // extra trust anchors (PEM); empty: the system store only
   std::size_t max_in_flight = 256;
   std::string user_agent = "parleyd";
+  address_policy policy;  // which addresses transfers may connect to
 };
 
 class http_client {

@@ -26,6 +26,19 @@ std::string new_webhook_secret() {
   return "whsec_" + crypto::new_secret();
 }
 
+result<void> app_service::update_settings(const store::app_record& app,
+                                          const store::app_settings& s, millis now) {
+  if (auto r = store_.set_settings(app.app_id, s); !r) return r.error();
+  const auto& old = app.settings;
+  // Best effort: if this fails the entries are still given up, at their next turn.
+  if (old.webhook_url && !s.webhook_url)
+    (void)store_.make_outbox_due(app.app_id, store::outbox_kind::webhook, now);
+  if ((old.push.webhook_url && !s.push.webhook_url) || (old.push.apns && !s.push.apns) ||
+      (old.push.fcm && !s.push.fcm))
+    (void)store_.make_outbox_due(app.app_id, store::outbox_kind::push, now);
+  return {};
+}
+
 result<std::string> app_service::rotate_webhook_secret(const std::string& app_id) {
   auto app = store_.find_app(app_id);
   if (!app) return app.error();

@@ -40,9 +40,11 @@ class app_service {
   // Deletes the app with all its users; its live connections close with 4001.
   result<void> remove(const std::string& app_id);
 
-  result<void> update_settings(const std::string& app_id, const store::app_settings& s) {
-    return store_.set_settings(app_id, s);
-  }
+  // Saves `s` as the settings of `app` (read before the change). Pending deliveries whose
+  // receiver the change removed (webhook_url, a push provider) become due now, so the delivery
+  // thread gives them up at once rather than retrying them for the whole give-up period.
+  result<void> update_settings(const store::app_record& app, const store::app_settings& s,
+                               millis now);
   // A new webhook secret; deliveries from now on are signed with it.
   result<std::string> rotate_webhook_secret(const std::string& app_id);
 

@@ -11,7 +11,41 @@ auth_service::auth_service(store::store& st, ice_config ice, auth_limits lim, me
       ice_(std::move(ice)),
       metrics_(m),
       by_user_(lim.failures_per_user, lim.window_ms),
-      by_address_(lim.failures_per_address, lim.window_ms) {}
+      by_address_(lim.failures_per_address, lim.window_ms),
+      admin_by_address_(lim.failures_per_address, lim.window_ms) {}
+
+int auth_service::retry_after_s(const std::string& user_key, const std::string& remote_address,
+                                millis now) {
+  return std::max(by_user_.retry_after_s(user_key, now),
+                  by_address_.retry_after_s(remote_address, now));
+}
+
+failure auth_service::refused(failure f, const std::string& user_key,
+                              const std::string& remote_address, millis now) {
+  if (f.code == errc::invalid_credentials || f.code == errc::token_expired) {
+    by_user_.record_failure(user_key, now);
+    by_address_.record_failure(remote_address, now);
+  }
+  metrics_.auth_total.add({std::string(code_name(f.code))});
+  return f;
+}
+
+namespace {
+failure too_many(int wait) {
+  auto f = fail(errc::rate_limited, "too many failed attempts; try again later");
+  f.retry_after_s = wait;
+  return f;
+}
+}  // namespace
+
+result<void> auth_service::admin_attempt(bool good, const std::string& remote_address, millis now) {
+  // Refused before the token is looked at: a limited address learns nothing from trying.
+  if (int wait = admin_by_address_.retry_after_s(remote_address, now); wait > 0)
+    return too_many(wait);
+  if (good) return {};
+  admin_by_address_.record_failure(remote_address, now);
+  return fail(errc::unauthorized, "missing or wrong Admin-Token");
+}
 
 result<authenticated> auth_service::authenticate(const std::string& app_id, const credentials& c,
                                                  const std::string& device_id,
@@ -64,13 +98,9 @@ result<auth_service::prepared> auth_service::prepare(const std::string& app_id,
 
   // Refuse before looking at the credential: a limited key learns nothing from trying.
   auto user_key = app_id + '\n' + c.user_id;
-  int wait = std::max(by_user_.retry_after_s(user_key, now),
-                      by_address_.retry_after_s(remote_address, now));
-  if (wait > 0) {
+  if (int wait = retry_after_s(user_key, remote_address, now); wait > 0) {
     count("rate_limited");
-    auto f = fail(errc::rate_limited, "too many failed attempts; try again later");
-    f.retry_after_s = wait;
-    return f;
+    return too_many(wait);
   }
 
   // The app and the user in one read (the app's record is cached while unchanged).
@@ -89,15 +119,7 @@ result<auth_service::prepared> auth_service::prepare(const std::string& app_id,
     if (found->user) return std::move(*found->user);
     return fail(errc::not_found, "user_not_found");
   });
-  if (!checked) {
-    auto code = checked.error().code;
-    if (code == errc::invalid_credentials || code == errc::token_expired) {
-      by_user_.record_failure(user_key, now);
-      by_address_.record_failure(remote_address, now);
-    }
-    count(code_name(code));
-    return checked.error();
-  }
+  if (!checked) return refused(checked.error(), user_key, remote_address, now);
 
   prepared p;
   auto& out = p.answer;
@@ -183,20 +205,37 @@ result<void> auth_service::deauthenticate(const store::session_record& s) {
 
 result<millis> auth_service::refresh(store::session_record& s,
                                      const std::optional<std::string>& session_token,
-                                     const std::optional<std::string>& jwt, millis now) {
-  if ((session_token ? 1 : 0) + (jwt ? 1 : 0) != 1)
+                                     const std::optional<std::string>& jwt,
+                                     const std::string& remote_address, millis now) {
+  auto count = [&](std::string_view outcome) { metrics_.auth_total.add({std::string(outcome)}); };
+  if ((session_token ? 1 : 0) + (jwt ? 1 : 0) != 1) {
+    count("invalid_request");
     return fail(errc::invalid_request, "give exactly one of session_token and jwt",
                 "session_token");
+  }
+  // The same limits as authentication: refresh must not be a way round them to guess tokens.
+  auto user_key = s.app_id + '\n' + s.user_id;
+  if (int wait = retry_after_s(user_key, remote_address, now); wait > 0) {
+    count("rate_limited");
+    return too_many(wait);
+  }
   auto app = store_.find_app(s.app_id);
-  if (!app) return app.error();
+  if (!app) {
+    count("error");
+    return app.error();
+  }
   credentials c;
   c.user_id = s.user_id;
   c.session_token = session_token;
   c.jwt = jwt;
   auto checked =
       check_credentials(*app, c, now, [&] { return store_.find_user(s.app_id, s.user_id); });
-  if (!checked) return checked.error();
-  if (auto r = store_.update_session(s, checked->source, checked->expires_at); !r) return r.error();
+  if (!checked) return refused(checked.error(), user_key, remote_address, now);
+  if (auto r = store_.update_session(s, checked->source, checked->expires_at); !r) {
+    count("error");
+    return r.error();
+  }
+  count("success");
   s.source = checked->source;
   s.expires_at = checked->expires_at;
   return *checked->expires_at;
@@ -205,6 +244,7 @@ result<millis> auth_service::refresh(store::session_record& s,
 void auth_service::prune(millis now) {
   by_user_.prune(now);
   by_address_.prune(now);
+  admin_by_address_.prune(now);
 }
 
 void auth_service::prune_sessions(millis now) {

@@ -65,9 +65,17 @@ class auth_service {
   result<void> deauthenticate(const store::session_record& s);
 
   // Moves a session to a fresh session token or JWT of the same user: updates `s` (source and
-  // expiry) and returns the new expiry.
+  // expiry) and returns the new expiry. Limited and counted like an authentication: refused
+  // with rate_limited while the user or `remote_address` is over its failure limit; a bad
+  // token counts as a failure of both.
   result<millis> refresh(store::session_record& s, const std::optional<std::string>& session_token,
-                         const std::optional<std::string>& jwt, millis now);
+                         const std::optional<std::string>& jwt, const std::string& remote_address,
+                         millis now);
+
+  // The admin API's token check, limited per address like authentication: rate_limited (with
+  // retry_after_s) while `remote_address` has too many failures, unauthorized when `good` is
+  // false (which counts as one).
+  result<void> admin_attempt(bool good, const std::string& remote_address, millis now);
 
   std::vector<ice_server> ice_servers(const std::string& user_id, millis now) const {
     return ice_servers_for(ice_, user_id, now);
@@ -101,8 +109,16 @@ class auth_service {
   store::store& store_;
   ice_config ice_;
   metrics& metrics_;
+  // 0 when the user (app_id '\n' user_id) and the address may try; else the seconds to wait.
+  int retry_after_s(const std::string& user_key, const std::string& remote_address, millis now);
+  // A credential check of authenticate or refresh failed with `f`: a wrong or expired credential
+  // counts against both limits, and every outcome is counted in the metrics. Returns `f`.
+  failure refused(failure f, const std::string& user_key, const std::string& remote_address,
+                  millis now);
+
   rate_limiter by_user_;
   rate_limiter by_address_;
+  rate_limiter admin_by_address_;
 };
 
 }  // namespace parley::services

@@ -26,6 +26,9 @@ std::optional<std::int64_t> parse_day(const std::string& s) {
   int y = 0;
   unsigned m = 0, d = 0;
   if (s.size() != 10 || s[4] != '-' || s[7] != '-') return std::nullopt;
+  // Digits only: from_chars alone takes a sign ("-001-01-01" would be the year -1).
+  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (s[i] < '0' || s[i] > '9') return std::nullopt;
   auto num = [&](std::size_t pos, std::size_t len, auto& out) {
     auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
     return ec == std::errc() && p == s.data() + pos + len;
@@ -112,9 +115,12 @@ void call_service::dial(const caller_context& from, const dial_request& req, mil
     for (const auto& e : calls::dial_effects()) notifier_.deliver(call, e);
     done(call);
   };
+  // Counted against the calls ringing now in the write itself, so that dials racing through
+  // the group commit cannot all pass the limits.
+  store::ringing_limits limits{s.max_ringing_per_caller, s.max_ringing_per_callee};
   if (mode == write_mode::batched)
-    return store_.create_call_batched(call, std::move(outbox), stored);
-  stored(store_.create_call(call, outbox));
+    return store_.create_call_batched(call, std::move(outbox), stored, limits);
+  stored(store_.create_call(call, outbox, limits));
 }
 
 result<store::call_record> call_service::transition(const std::string& app_id,

@@ -73,7 +73,9 @@ class call_service {
                        call_callback done);
 
   // The same, written at once on this thread, answered on return.
-  // dial_myself, callee_not_found, invalid_request (custom_items).
+  // dial_myself, callee_not_found, invalid_request (custom_items); rate_limited when the caller
+  // already has the app's max_ringing_per_caller calls ringing, invalid_call_state when the
+  // callee has max_ringing_per_callee.
   result<store::call_record> dial(const caller_context& from, const dial_request& req, millis now);
   result<store::call_record> accept(const caller_context& from, const std::string& call_id,
                                     millis now);

@@ -181,8 +181,10 @@ std::size_t connection_hub::send_to_user(const std::string& app_id, const std::s
         targets.push_back(en.conn);
     }
   }
-  for (auto& c : targets) c->send(text);
-  return targets.size();
+  std::size_t delivered = 0;
+  for (auto& c : targets)
+    if (c->send(text)) ++delivered;
+  return delivered;
 }
 
 bool connection_hub::send_to_connection(const std::string& connection_id, const std::string& text) {
@@ -193,8 +195,7 @@ bool connection_hub::send_to_connection(const std::string& connection_id, const 
     if (it == by_connection_.end()) return false;
     target = entries_.at(it->second).conn;
   }
-  target->send(text);
-  return true;
+  return target->send(text);
 }
 
 std::size_t connection_hub::size() const {

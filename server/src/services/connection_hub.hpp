@@ -60,7 +60,8 @@ class connection_hub {
 
   std::size_t size() const;
 
-  // Delivery to live connections (single node). Returns how many connections got the message.
+  // Delivery to live connections (single node). Returns how many connections queued the message
+  // (a connection closing, or whose queue is full, drops it: not counted, and false).
   std::size_t send_to_user(const std::string& app_id, const std::string& user_id,
                            const std::string& text, const std::string& except_connection = {});
   bool send_to_connection(const std::string& connection_id, const std::string& text);

@@ -55,6 +55,7 @@ outbox_worker::outbox_worker(store::store& st, outbox_composer& composer, metric
   outbound::client_options o;
   o.ca_file = config_.ca_file;
   o.max_in_flight = static_cast<std::size_t>(config_.max_in_flight);
+  o.policy.allow_private = config_.allow_private_outbound;
   http_ = std::make_unique<outbound::http_client>(o);
 }
 
@@ -127,8 +128,10 @@ void outbox_worker::dispatch_webhook(store::outbox_entry e, const store::app_rec
     return;
   }
   if (!app.settings.webhook_url) {
-    in_flight f{std::move(e), "webhook", {}, {}};
-    retry_or_give_up(std::move(f), std::nullopt, "the app has no webhook_url", std::nullopt, now);
+    // The app removed its URL: nowhere to retry to, so the entry fails now rather than being
+    // tried for the whole give-up period (it can be retried by hand once a URL is set again).
+    give_up(in_flight{std::move(e), "webhook", {}, {}}, std::nullopt, "the app has no webhook_url",
+            now);
     return;
   }
   outbound::request req;
@@ -241,6 +244,10 @@ void outbox_worker::on_response(const outbound::response& r, millis now) {
   if (it == in_flight_.end()) return;
   auto f = std::move(it->second);
   in_flight_.erase(it);
+  // The app sees r.error (generic); what libcurl said is for the operator only.
+  if (r.status == 0)
+    log::warn("outbound_failed",
+              {{"event_id", f.entry.event_id}, {"provider", f.provider}, {"detail", r.detail}});
   if (f.entry.kind == store::outbox_kind::webhook)
     on_webhook_response(std::move(f), r, now);
   else
@@ -311,24 +318,13 @@ void outbox_worker::on_push_response(in_flight f, const outbound::response& r, m
 void outbox_worker::retry_or_give_up(in_flight f, std::optional<int> status, std::string error,
                                      std::optional<int> retry_after_s, millis now) {
   auto& e = f.entry;
-  e.attempts += 1;
-  millis delay = retry_delay_ms(e.attempts);
+  millis delay = retry_delay_ms(e.attempts + 1);
   if (retry_after_s) delay = std::max<millis>(delay, *retry_after_s * 1000LL);
   if (now + delay > e.give_up_at) {
-    if (e.kind == store::outbox_kind::webhook) {
-      metrics_.webhook_deliveries_total.add({"failed"});
-      e.state = store::delivery_state::failed;
-      e.last_status = status;
-      e.last_error = std::move(error);
-      e.next_attempt_at = now;
-      log::warn("webhook_failed", {{"event_id", e.event_id}, {"attempts", e.attempts}});
-      finish({std::move(e), {}, std::nullopt});
-    } else {
-      metrics_.push_deliveries_total.add({f.provider, "expired"});
-      push_given_up(e, status, "expired", error, false, now);
-    }
+    give_up(std::move(f), status, std::move(error), now);
     return;
   }
+  e.attempts += 1;
   if (e.kind == store::outbox_kind::webhook)
     metrics_.webhook_deliveries_total.add({"retried"});
   else
@@ -337,6 +333,23 @@ void outbox_worker::retry_or_give_up(in_flight f, std::optional<int> status, std
   e.last_error = std::move(error);
   e.next_attempt_at = now + delay;
   finish({std::move(e), {}, std::nullopt});
+}
+
+void outbox_worker::give_up(in_flight f, std::optional<int> status, std::string error, millis now) {
+  auto& e = f.entry;
+  e.attempts += 1;
+  if (e.kind == store::outbox_kind::webhook) {
+    metrics_.webhook_deliveries_total.add({"failed"});
+    e.state = store::delivery_state::failed;
+    e.last_status = status;
+    e.last_error = std::move(error);
+    e.next_attempt_at = now;
+    log::warn("webhook_failed", {{"event_id", e.event_id}, {"attempts", e.attempts}});
+    finish({std::move(e), {}, std::nullopt});
+  } else {
+    metrics_.push_deliveries_total.add({f.provider, "expired"});
+    push_given_up(e, status, "expired", error, false, now);
+  }
 }
 
 void outbox_worker::push_given_up(const store::outbox_entry& e, std::optional<int> status,

@@ -29,6 +29,8 @@ struct outbox_worker_config {
   std::string ca_file;        // extra CA bundle for outbound TLS
   int max_in_flight = 64;
   std::chrono::milliseconds request_timeout{10'000};
+  // Loopback and private receivers allowed (--allow-private-outbound); see address_policy.hpp.
+  bool allow_private_outbound = false;
 };
 
 // "t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>"
@@ -71,6 +73,8 @@ class outbox_worker {
   // Records an attempt that did not deliver: retry after the delay, or give up.
   void retry_or_give_up(in_flight f, std::optional<int> status, std::string error,
                         std::optional<int> retry_after_s, millis now);
+  // Records an attempt that did not deliver and will not be tried again.
+  void give_up(in_flight f, std::optional<int> status, std::string error, millis now);
   // A push that ends without delivery: failed, with push.failed, maybe deleting the token.
   void push_given_up(const store::outbox_entry& e, std::optional<int> status,
                      const std::string& reason, const std::string& outcome, bool delete_token,

@@ -40,6 +40,10 @@ struct app_settings {
   int ringing_timeout_s = 60;
   int connection_timeout_s = 60;
   int reconnect_grace_s = 30;
+  // Calls ringing at once per caller and per callee (protocol.md, "Direct calls in this
+  // server"): one user cannot fill another's welcome with calls nobody answers.
+  int max_ringing_per_caller = 10;
+  int max_ringing_per_callee = 20;
   std::optional<std::string> webhook_url;
   // HMAC key of Parley-Signature; like signing_secret, kept as issued.
   std::string webhook_secret;

@@ -8,6 +8,7 @@
 #include "common/errors.hpp"
 #include "store/call_record.hpp"
 #include "store/records.hpp"
+#include "store/ringing_registry.hpp"
 
 #include <functional>
 #include <memory>
@@ -93,6 +94,13 @@ class store {
     }
     done(create_session(s));
   }
+  // A user holds at most the store's max_sessions_per_user live sessions: a new one past it
+  // ends the user's oldest (its row deleted in the same transaction as the new row), and `fn`
+  // is called with the ended sessions' key hashes once that is committed (on the committing
+  // thread, before the new session's `done`), so that their connections can be closed. Set it
+  // once, before the first session is written.
+  using sessions_ended_fn = std::function<void(const std::vector<std::string>& key_hashes)>;
+  virtual void on_sessions_ended(sessions_ended_fn fn) { (void)fn; }
   // `user`, when given, receives the session's user as read in the same statement.
   virtual result<session_record> find_session(std::int64_t id, const std::string& key_hash,
                                               user_record* user = nullptr) = 0;
@@ -119,8 +127,12 @@ class store {
   virtual result<std::optional<std::int64_t>> get_meta(const std::string& key) = 0;
 
   // Direct calls. Calls outlive their users: the call log stays after a user is deleted.
-  // `outbox` is queued in the same transaction as the call.
-  virtual result<void> create_call(const call_record& c, std::span<const outbox_entry> outbox) = 0;
+  // `outbox` is queued in the same transaction as the call. A ringing call that would pass
+  // `limits` (counted over the calls ringing now, in the same critical section as the insert,
+  // so concurrent dials cannot all slip under it) is not written: rate_limited when its caller
+  // is at its limit, invalid_call_state when its callee is.
+  virtual result<void> create_call(const call_record& c, std::span<const outbox_entry> outbox,
+                                   ringing_limits limits = {}) = 0;
   virtual result<call_record> find_call(const std::string& app_id, const std::string& call_id) = 0;
   // Compare-and-set: writes `c` only if the stored version is c.version - 1. False when another
   // writer changed the call first (the caller reloads and applies its event again). `outbox` is
@@ -133,8 +145,9 @@ class store {
   // runs once, on a thread of the store's, after that transaction committed (or with the failure
   // the plain call would give). It must not block. The defaults write at once, on this thread.
   virtual void create_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
-                                   std::function<void(result<void>)> done) {
-    done(create_call(c, outbox));
+                                   std::function<void(result<void>)> done,
+                                   ringing_limits limits = {}) {
+    done(create_call(c, outbox, limits));
   }
   virtual void update_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
                                    std::function<void(result<bool>)> done) {
@@ -184,6 +197,9 @@ class store {
   // Removes delivered entries finished before `delivered_before` and failed ones before
   // `failed_before`; returns how many.
   virtual result<int> prune_outbox(millis delivered_before, millis failed_before) = 0;
+  // Pending entries of one kind of the app that are due after `now` become due at `now` (their
+  // receiver was removed: the worker settles them at once instead of at their next retry).
+  virtual result<void> make_outbox_due(const std::string& app_id, outbox_kind kind, millis now) = 0;
 };
 
 }  // namespace parley::store

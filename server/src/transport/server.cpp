@@ -3,13 +3,17 @@
 #include "api/ws_dispatch.hpp"
 #include "common/clock.hpp"
 #include "common/log.hpp"
+#include "transport/connection_limiter.hpp"
 #include "transport/drain.hpp"
 #include "transport/http_session.hpp"
+#include "transport/session_env.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+
+#include <sys/resource.h>
 
 #include <csignal>
 #include <optional>
@@ -23,7 +27,31 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
+std::size_t raise_descriptor_limit() {
+  constexpr rlim_t unlimited_as = 1 << 20;
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 1024;
+  rlim_t want = lim.rlim_max == RLIM_INFINITY ? unlimited_as : lim.rlim_max;
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= want) return want;
+  rlimit raised{want, lim.rlim_max};
+  if (setrlimit(RLIMIT_NOFILE, &raised) == 0) return want;
+  return lim.rlim_cur;
+}
+
 namespace {
+
+constexpr const char* tls12_ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// The peer's address as the per-address cap counts it: IPv4 in IPv6 ("::ffff:1.2.3.4") is the
+// IPv4 address.
+std::string address_key(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  return a.to_string();
+}
 
 class server_impl final : public server {
  public:
@@ -42,6 +70,12 @@ class server_impl final : public server {
       ssl_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
                         asio::ssl::context::no_tlsv1_1);
+      // Mozilla's "intermediate" profile: TLS 1.2 with forward-secret AEAD suites only (ECDHE
+      // with AES-GCM or ChaCha20-Poly1305; no static RSA key exchange, no CBC, no SHA-1 MACs),
+      // and TLS 1.3 with OpenSSL's default suites (all of them AEAD and forward secret).
+      SSL_CTX_set_min_proto_version(ssl_->native_handle(), TLS1_2_VERSION);
+      if (SSL_CTX_set_cipher_list(ssl_->native_handle(), tls12_ciphers) != 1)
+        throw std::runtime_error("OpenSSL refused the TLS 1.2 cipher list");
       beast::error_code ec;
       ssl_->use_certificate_chain_file(cfg_.tls_cert_file, ec);
       if (ec) throw std::runtime_error("cannot load --tls-cert: " + ec.message());
@@ -59,6 +93,20 @@ class server_impl final : public server {
       throw std::runtime_error("cannot listen on " + cfg_.host + ":" + std::to_string(cfg_.port) +
                                ": " + ec.message());
     acceptor_.listen(asio::socket_base::max_listen_connections);
+
+    auto descriptors = raise_descriptor_limit();
+    connection_limits limits;
+    limits.max_connections =
+        cfg_.max_connections ? cfg_.max_connections : default_max_connections(descriptors);
+    limits.max_per_address = cfg_.max_connections_per_address;
+    limiter_ = connection_limiter::create(limits, &ctx_.stats.connections);
+    log::info("connection_limits", {{"max_connections", limits.max_connections},
+                                    {"max_connections_per_address", limits.max_per_address},
+                                    {"ops_reserve", limits.ops_reserve},
+                                    {"descriptor_limit", descriptors}});
+    if (limits.max_connections + limits.ops_reserve + 64 > descriptors)
+      log::warn("max_connections_near_descriptor_limit",
+                {{"max_connections", limits.max_connections}, {"descriptor_limit", descriptors}});
     for (int i = 1; i < cfg_.threads; ++i) workers_.push_back(std::make_unique<worker>());
   }
 
@@ -91,28 +139,48 @@ class server_impl final : public server {
     return i == 0 ? ioc_ : workers_[i - 1]->ioc;
   }
 
+  // Accepts for as long as the server runs. A failed accept (out of descriptors, mostly) never
+  // stops the loop nor spins it: it frees a descriptor by reaping the oldest idle connection
+  // and waits, 10 ms doubling to 1 s, before trying again.
   asio::awaitable<void> accept_loop() {
+    auto pause = std::chrono::milliseconds(10);
     for (;;) {
       tcp::socket socket{asio::make_strand(next_context())};
       auto [ec] = co_await acceptor_.async_accept(socket, tuple_awaitable);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-        // Out of descriptors or a transient error: wait a little rather than spin.
-        log::warn("accept_failed", {{"error", ec.message()}});
-        asio::steady_timer pause(ioc_, std::chrono::milliseconds(50));
-        co_await pause.async_wait(tuple_awaitable);
+        ++ctx_.stats.accept_errors_total;
+        if (limiter_->reap_oldest()) ++ctx_.stats.connections_reaped_total;
+        // One line per run of failures, not one per attempt.
+        if (pause == std::chrono::milliseconds(10))
+          log::warn("accept_failed", {{"error", ec.message()}});
+        asio::steady_timer t(ioc_, pause);
+        co_await t.async_wait(tuple_awaitable);
+        pause = std::min(pause * 2, std::chrono::milliseconds(1000));
         continue;
       }
+      pause = std::chrono::milliseconds(10);
       beast::error_code rec;
       auto remote = socket.remote_endpoint(rec);
-      std::string remote_address = rec ? "unknown" : remote.address().to_string();
+      if (rec) continue;  // already gone; the socket closes here
+      auto remote_address = address_key(remote.address());
+      // Each connection takes a slot, or is closed at once (connection_limiter.hpp).
+      auto admission = limiter_->admit(remote_address);
+      if (admission.reaped) ++ctx_.stats.connections_reaped_total;
+      if (!admission.slot) {
+        ctx_.stats.connections_refused_total.add(
+            {admission.refused == connection_limiter::refusal::per_address ? "per_address"
+                                                                           : "limit"});
+        socket.close(rec);
+        continue;
+      }
       socket.set_option(tcp::no_delay(true), rec);
       if (ssl_) {
         start_http_session(beast::ssl_stream<beast::tcp_stream>(std::move(socket), *ssl_),
-                           std::move(remote_address), ctx_, http_, cfg_, registry_);
+                           std::move(remote_address), env_, std::move(admission.slot));
       } else {
-        start_http_session(beast::tcp_stream(std::move(socket)), std::move(remote_address), ctx_,
-                           http_, cfg_, registry_);
+        start_http_session(beast::tcp_stream(std::move(socket)), std::move(remote_address), env_,
+                           std::move(admission.slot));
       }
     }
   }
@@ -160,20 +228,26 @@ class server_impl final : public server {
   const transport_config cfg_;
   api::context& ctx_;
   api::http_api& http_;
-  asio::io_context ioc_;
   // The other I/O threads' contexts, kept running by their guards until the first one stops.
+  // Declared before ioc_ so that they outlive it: destroying ioc_ destroys the accept loop it
+  // still holds, whose next socket lives on a strand of one of these contexts.
   struct worker {
     asio::io_context ioc{1};
     std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard{
         ioc.get_executor()};
   };
   std::vector<std::unique_ptr<worker>> workers_;
+  asio::io_context ioc_;
   std::size_t next_ = 0;
   std::optional<asio::ssl::context> ssl_;
+  std::shared_ptr<connection_limiter> limiter_;  // slots hold it too
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer ticker_;
   drain_registry registry_;
+  const static_dir web_{cfg_.web_root};
+  const static_dir sdk_{cfg_.sdk_dir};
+  session_env env_{ctx_, http_, cfg_, registry_, web_, sdk_};
   std::chrono::steady_clock::time_point drain_deadline_;
   std::atomic<bool> stopping_{false};
 };

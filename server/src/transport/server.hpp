@@ -34,7 +34,27 @@ struct transport_config {
   int drain_timeout_s = 10;
   // Per-connection outbound queue bound; a consumer that falls this far behind is closed.
   std::size_t max_outbound_bytes = 1024 * 1024;
+  // Connection caps (transport/connection_limiter.hpp). 0: default_max_connections() of the
+  // descriptor limit.
+  std::size_t max_connections = 0;
+  std::size_t max_connections_per_address = 4096;
 };
+
+// Descriptors kept out of the connection cap: the store's SQLite connections (3 descriptors
+// each: the writer, the checkpointer, one reader per thread), outbound HTTP, logs, the event
+// loops, and the ops-only connections that answer /healthz at the cap.
+inline constexpr std::size_t descriptor_reserve = 512;
+
+// The default --max-connections: the descriptor limit minus descriptor_reserve, or half the
+// limit when it is under 1024 (at least 1).
+inline std::size_t default_max_connections(std::size_t descriptor_limit) {
+  auto reserve = std::min(descriptor_reserve, descriptor_limit / 2);
+  return std::max<std::size_t>(1, descriptor_limit - reserve);
+}
+
+// Raises the soft RLIMIT_NOFILE to the hard one (as far as the system allows) and returns the
+// soft limit in force.
+std::size_t raise_descriptor_limit();
 
 class server {
  public:

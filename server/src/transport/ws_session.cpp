@@ -1,9 +1,11 @@
 #include "transport/ws_session.hpp"
 
+#include "api/responses.hpp"
 #include "api/ws_dispatch.hpp"
 #include "common/log.hpp"
 #include "services/client_connection.hpp"
 #include "services/limits.hpp"
+#include "transport/memory_stream.hpp"
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -12,6 +14,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include <atomic>
 #include <deque>
 
 namespace parley::transport {
@@ -25,15 +28,42 @@ constexpr auto tuple_awaitable = asio::as_tuple(asio::use_awaitable);
 
 namespace {
 
+// Control frames (pings and pongs) a connection may send: a burst of control_burst, refilled at
+// control_rate_per_s. A client's keep-alive needs one every few seconds; a flood makes the
+// server write a pong per ping, so past the budget the connection is closed with 1008.
+constexpr double control_burst = 20;
+constexpr double control_rate_per_s = 2;
+
+class control_budget {
+ public:
+  bool take() {
+    auto now = std::chrono::steady_clock::now();
+    tokens_ =
+        std::min(control_burst,
+                 tokens_ + control_rate_per_s * std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+    if (tokens_ < 1) return false;
+    tokens_ -= 1;
+    return true;
+  }
+
+ private:
+  double tokens_ = control_burst;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 template <class Stream>
 class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>,
                          public services::client_connection,
-                         public drainable {
+                         public drainable,
+                         public reapable {
  public:
-  ws_session(Stream&& stream, std::string remote, api::context& ctx, const transport_config& cfg)
+  ws_session(Stream&& stream, std::string remote, api::context& ctx, const transport_config& cfg,
+             std::shared_ptr<connection_slot> slot)
       : ws_(std::move(stream)),
         hello_timer_(ws_.get_executor()),
         resume_timer_(ws_.get_executor()),
+        slot_(std::move(slot)),
         remote_(std::move(remote)),
         ctx_(ctx),
         cfg_(cfg) {}
@@ -42,6 +72,9 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
 
   void start(http::request<http::string_body> req) {
     ++ctx_.stats.ws_connections;
+    // Reapable at the cap until its first message.
+    slot_->set_target(this->weak_from_this());
+    slot_->idle();
     asio::co_spawn(
         ws_.get_executor(),
         [self = this->shared_from_this(), r = std::move(req)]() mutable {
@@ -51,14 +84,29 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
   }
 
   // services::client_connection
-  void send(std::string text) override {
+  // The bytes are reserved here, on the sender's thread, so that the answer is known at once:
+  // a message that would pass the cap is dropped (and the connection closed 1008), never
+  // reported as sent.
+  bool send(std::string text) override {
+    if (closed_.load(std::memory_order_acquire)) return false;
+    auto n = text.size();
+    if (reserved_bytes_.fetch_add(n) + n > cfg_.max_outbound_bytes) {
+      reserved_bytes_.fetch_sub(n);
+      // Doomed: no later message (however small) may be reported as sent.
+      closed_.store(true, std::memory_order_release);
+      asio::dispatch(ws_.get_executor(),
+                     [self = this->shared_from_this()] { self->close_slow_consumer(); });
+      return false;
+    }
     asio::dispatch(ws_.get_executor(),
                    [self = this->shared_from_this(), t = std::move(text)]() mutable {
                      self->enqueue(std::move(t));
                    });
+    return true;
   }
 
   void close(int code, std::string reason) override {
+    closed_.store(true, std::memory_order_release);
     asio::dispatch(ws_.get_executor(),
                    [self = this->shared_from_this(), code, r = std::move(reason)]() mutable {
                      self->begin_close(code, std::move(r));
@@ -72,8 +120,18 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
     });
   }
 
+  std::string remote_address() const override { return remote_; }
+
   // drainable
   void drain() override { close(services::close_code::going_away, "server going away"); }
+
+  // reapable: a connection that has sent nothing yet is closed without a close handshake.
+  void reap() override {
+    asio::post(ws_.get_executor(), [self = this->shared_from_this()] {
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    });
+  }
 
  private:
   asio::awaitable<void> run(http::request<http::string_body> req) {
@@ -88,8 +146,25 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
     ws_.set_option(t);
     ws_.read_message_max(limits::ws_message_bytes);
     ws_.auto_fragment(false);
-    ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "parleyd"); }));
+    ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
+      res.set(http::field::server, "parleyd");
+      // A refused handshake (Beast checks the request) answers like every other HTTP error:
+      // 400 with the protocol's JSON error body, Beast's reason as the message. A wrong
+      // Sec-WebSocket-Version keeps its "Sec-WebSocket-Version: 13" header.
+      if (res.result() == http::status::switching_protocols) return;
+      auto out = api::error_response(
+          fail(errc::invalid_request, "bad WebSocket handshake: " + std::string(res.body())));
+      res.result(static_cast<http::status>(out.status));
+      res.set(http::field::content_type, out.content_type);
+      res.body() = std::move(out.body);
+      res.prepare_payload();
+    }));
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind == websocket::frame_type::close || control_budget_.take() || closing_) return;
+      ctx_.stats.ws_closes_total.add(
+          {std::to_string(static_cast<int>(websocket::close_code::policy_error))});
+      begin_close(static_cast<int>(websocket::close_code::policy_error), "too many pings");
+    });
 
     auto [ec] = co_await ws_.async_accept(req, tuple_awaitable);
     if (ec) co_return;
@@ -112,6 +187,7 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
       if (!got_first_) {
         got_first_ = true;
         hello_timer_.cancel();
+        slot_->busy();
       }
       bool held = false;
       if (!closing_) {
@@ -134,10 +210,11 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
       resumed_ = false;
     }
     closing_ = true;
+    closed_.store(true, std::memory_order_release);
     hello_timer_.cancel();
     handler_->on_close();
     handler_.reset();  // the handler holds this session: break the cycle
-    queue_.clear();
+    drop_queue();
   }
 
   void arm_hello_timer() {
@@ -149,14 +226,10 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
     });
   }
 
+  // The bytes were reserved by send().
   void enqueue(std::string text) {
-    if (closing_) return;
-    if (queued_bytes_ + text.size() > cfg_.max_outbound_bytes) {
-      // A slow consumer is closed rather than buffered without end.
-      log::warn("ws_slow_consumer", {{"remote", remote_}});
-      queue_.clear();
-      queued_bytes_ = 0;
-      begin_close(static_cast<int>(websocket::close_code::policy_error), "slow consumer");
+    if (closing_) {
+      reserved_bytes_.fetch_sub(text.size());
       return;
     }
     queued_bytes_ += text.size();
@@ -167,9 +240,25 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
     }
   }
 
+  // A slow consumer is closed rather than buffered without end (protocol.md: close 1008).
+  void close_slow_consumer() {
+    if (closing_) return;
+    log::warn("ws_slow_consumer", {{"remote", remote_}});
+    drop_queue();
+    ctx_.stats.ws_closes_total.add({std::to_string(services::close_code::slow_consumer)});
+    begin_close(services::close_code::slow_consumer, "slow consumer");
+  }
+
+  void drop_queue() {
+    reserved_bytes_.fetch_sub(queued_bytes_);
+    queued_bytes_ = 0;
+    queue_.clear();
+  }
+
   void begin_close(int code, std::string reason) {
     if (closing_) return;
     closing_ = true;
+    closed_.store(true, std::memory_order_release);
     pending_close_ = websocket::close_reason(static_cast<websocket::close_code>(code), reason);
     // Beast allows one write at a time, and the handshake's 101 response is one: before it is
     // done, run() sends the close.
@@ -187,11 +276,11 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
       auto msg = std::move(queue_.front());
       queue_.pop_front();
       queued_bytes_ -= msg.size();
+      reserved_bytes_.fetch_sub(msg.size());
       ws_.text(true);
       auto [ec, n] = co_await ws_.async_write(asio::buffer(msg), tuple_awaitable);
       if (ec) {
-        queue_.clear();
-        queued_bytes_ = 0;
+        drop_queue();
         writing_ = false;
         co_return;
       }
@@ -208,13 +297,19 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
   websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
   asio::steady_timer hello_timer_;
-  asio::steady_timer resume_timer_;  // the read loop's wait for resume_reading
+  asio::steady_timer resume_timer_;        // the read loop's wait for resume_reading
+  std::shared_ptr<connection_slot> slot_;  // this connection's place under the caps
+  control_budget control_budget_;
   std::string remote_;
   api::context& ctx_;
   const transport_config& cfg_;
   std::unique_ptr<api::ws_handler> handler_;
   std::deque<std::string> queue_;
-  std::size_t queued_bytes_ = 0;
+  std::size_t queued_bytes_ = 0;  // in queue_
+  // queued_bytes_ plus the messages send() accepted that are on their way to the strand: the
+  // one count checked against the cap, from any thread.
+  std::atomic<std::size_t> reserved_bytes_{0};
+  std::atomic<bool> closed_{false};  // no send is accepted any more
   std::optional<websocket::close_reason> pending_close_;
   bool writing_ = false;
   bool closing_ = false;
@@ -228,9 +323,9 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
 template <class Stream>
 void start_ws_session(Stream stream, http::request<http::string_body> req,
                       std::string remote_address, api::context& ctx, const transport_config& cfg,
-                      drain_registry& registry) {
-  auto s =
-      std::make_shared<ws_session<Stream>>(std::move(stream), std::move(remote_address), ctx, cfg);
+                      drain_registry& registry, std::shared_ptr<connection_slot> slot) {
+  auto s = std::make_shared<ws_session<Stream>>(std::move(stream), std::move(remote_address), ctx,
+                                                cfg, std::move(slot));
   registry.add(s);
   s->start(std::move(req));
 }
@@ -238,9 +333,14 @@ void start_ws_session(Stream stream, http::request<http::string_body> req,
 template void start_ws_session<beast::tcp_stream>(beast::tcp_stream,
                                                   http::request<http::string_body>, std::string,
                                                   api::context&, const transport_config&,
-                                                  drain_registry&);
+                                                  drain_registry&,
+                                                  std::shared_ptr<connection_slot>);
 template void start_ws_session<beast::ssl_stream<beast::tcp_stream>>(
     beast::ssl_stream<beast::tcp_stream>, http::request<http::string_body>, std::string,
-    api::context&, const transport_config&, drain_registry&);
+    api::context&, const transport_config&, drain_registry&, std::shared_ptr<connection_slot>);
+// The in-memory stream of replay_http.
+template void start_ws_session<memory_stream>(memory_stream, http::request<http::string_body>,
+                                              std::string, api::context&, const transport_config&,
+                                              drain_registry&, std::shared_ptr<connection_slot>);
 
 }  // namespace parley::transport

@@ -33,6 +33,14 @@ export const TIME_SCALE =
   Number(process.env.PARLEY_TEST_TIME_SCALE) || (/asan|tsan|ubsan/i.test(PARLEYD) ? 3 : 1);
 export const ms = (n) => Math.round(n * TIME_SCALE);
 
+// A sanitizer report in parleyd's stderr fails the test, whatever the exit code (a SIGKILLed or
+// still-running process has none) and whatever TSAN_OPTIONS/ASAN_OPTIONS say.
+const SANITIZER_REPORT = /(WARNING|ERROR): (Thread|Address|Leak|UndefinedBehavior)Sanitizer/;
+export function assertNoSanitizerReport(stderr, what = 'parleyd') {
+  const at = stderr.search(SANITIZER_REPORT);
+  assert.ok(at < 0, `${what} printed a sanitizer report:\n${stderr.slice(Math.max(0, at - 100), at + 12000)}`);
+}
+
 /** Runs a parleyd subcommand. Resolves {code, signal, stdout, stderr}; never rejects on exit code. */
 export function runCli(args, { env = {}, timeoutMs = ms(20000) } = {}) {
   return new Promise((resolve, reject) => {
@@ -42,6 +50,11 @@ export function runCli(args, { env = {}, timeoutMs = ms(20000) } = {}) {
       { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 4 << 20 },
       (err, stdout, stderr) => {
         if (err && typeof err.code !== 'number' && !err.signal) return reject(err);
+        try {
+          assertNoSanitizerReport(String(stderr), `parleyd ${args[0]}`);
+        } catch (e) {
+          return reject(e);
+        }
         resolve({ code: err ? err.code ?? null : 0, signal: err?.signal ?? null, stdout, stderr });
       },
     );
@@ -68,6 +81,8 @@ export async function makeTempDir(prefix = 'parley-it-') {
  * @param {object}   [opts.env]    extra environment
  * @param {string}   [opts.dataDir] reuse a data dir (else a new temp dir, removed on stop)
  * @param {string}   [opts.scheme] 'http' or 'https' expected in the listening line
+ * @param {boolean}  [opts.allowPrivateOutbound] pass --allow-private-outbound, for tests whose
+ *                   webhook or push receivers listen on loopback (refused by default)
  */
 export async function startServer(opts = {}) {
   const { apps: appNames = ['a'], flags = [], env = {}, scheme = 'http' } = opts;
@@ -80,6 +95,7 @@ export async function startServer(opts = {}) {
   for (const name of appNames) apps[name] = await createAppCli(dataDir, name);
 
   const args = ['serve', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...flags];
+  if (opts.allowPrivateOutbound) args.push('--allow-private-outbound');
   const procEnv = { ...process.env, ...env };
   for (const [k, v] of Object.entries(procEnv)) if (v === undefined) delete procEnv[k];
   const proc = spawn(PARLEYD, args, {
@@ -91,6 +107,8 @@ export async function startServer(opts = {}) {
   const exited = new Promise((resolve) => {
     proc.on('exit', (code, signal) => resolve({ code, signal }));
   });
+  // 'close' comes after 'exit', once stderr has been read to its end (for the sanitizer check).
+  const closed = new Promise((resolve) => proc.on('close', resolve));
   let exitInfo = null;
   exited.then((e) => {
     exitInfo = e;
@@ -179,6 +197,8 @@ export async function startServer(opts = {}) {
         throw new Error(`parleyd did not exit within ${timeoutMs} ms of SIGTERM`);
       }
       if (ownDir) await rm(dataDir, { recursive: true, force: true });
+      await closed;
+      assertNoSanitizerReport(stderr);
       assert.equal(e.signal, null, `parleyd died of signal ${e.signal}.\nstderr tail: ${stderr.slice(-4000)}`);
       assert.equal(e.code, 0, `parleyd exited with ${e.code} after SIGTERM.\nstderr tail: ${stderr.slice(-4000)}`);
       if (checkSecrets) server.assertNoSecretsInLogs();
@@ -188,6 +208,8 @@ export async function startServer(opts = {}) {
       if (!exitInfo) proc.kill('SIGKILL');
       await exited;
       if (ownDir) await rm(dataDir, { recursive: true, force: true });
+      await closed;
+      assertNoSanitizerReport(stderr);
     },
   };
   server.api = new Api(url, { onSecret: (s) => server.addSecret(s) });

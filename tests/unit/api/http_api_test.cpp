@@ -173,5 +173,14 @@ TEST_F(http_api_test, demo_token_route_exists_only_in_demo_mode_and_only_for_loo
   EXPECT_EQ(body_of(app).at("app_id").as_string(), demo->app_id);
 }
 
+TEST(bearer_credentials, the_scheme_is_case_insensitive_and_needs_credentials) {
+  EXPECT_EQ(bearer_credentials("Bearer abc"), "abc");
+  EXPECT_EQ(bearer_credentials("bearer abc"), "abc");
+  EXPECT_EQ(bearer_credentials("BEARER   abc"), "abc");
+  for (std::string_view bad : {"", "Bearer", "Bearer ", "Bearer   ", "Bearerabc", "Basic abc",
+                               "Bearers abc", " Bearer abc"})
+    EXPECT_FALSE(bearer_credentials(bad)) << bad;
+}
+
 }  // namespace
 }  // namespace parley::api

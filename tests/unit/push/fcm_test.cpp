@@ -165,7 +165,7 @@ class fcm_token_test : public ::testing::Test {
                         R"({"access_token":"ya29.token-)" + std::to_string(n) +
                             R"(","expires_in":3599,"token_type":"Bearer"})"};
         }),
-        http_(outbound::client_options{}) {
+        http_(outbound::client_options{.policy = {.allow_private = true}}) {
     creds_ = credentials();
   }
 

@@ -26,6 +26,13 @@ std::vector<response> wait_for(http_client& client, std::size_t n) {
   return out;
 }
 
+// The stand-in servers listen on loopback, which the default policy refuses.
+client_options loopback_ok() {
+  client_options o;
+  o.policy.allow_private = true;
+  return o;
+}
+
 canned echo(const received& req) {
   canned c;
   c.status = req.target == "/created" ? 201 : 200;
@@ -38,7 +45,7 @@ canned echo(const received& req) {
 
 TEST(http_client, status_headers_and_body_round_trip) {
   loopback_server server(echo);
-  http_client client({});
+  http_client client(loopback_ok());
   request r;
   r.tag = 42;
   r.url = server.url() + "/created";
@@ -74,7 +81,10 @@ TEST(http_client, status_headers_and_body_round_trip) {
 
 TEST(http_client, perform_runs_one_request_synchronously) {
   loopback_server server(echo);
-  http_client client({.ca_file = {}, .max_in_flight = 256, .user_agent = "parley-test"});
+  http_client client({.ca_file = {},
+                      .max_in_flight = 256,
+                      .user_agent = "parley-test",
+                      .policy = {.allow_private = true}});
   request r;
   r.method = "GET";
   r.url = server.url() + "/x";
@@ -90,7 +100,7 @@ TEST(http_client, error_statuses_are_answers) {
   loopback_server server([](const received&) {
     return canned{503, {{"Retry-After", "3"}}, "busy"};
   });
-  http_client client({});
+  http_client client(loopback_ok());
   request r;
   r.url = server.url() + "/";
   auto resp = client.perform(r);
@@ -104,7 +114,7 @@ TEST(http_client, body_is_capped_at_64_kib) {
   loopback_server server([](const received&) {
     return canned{200, {}, std::string(100'000, 'x')};
   });
-  http_client client({});
+  http_client client(loopback_ok());
   request r;
   r.url = server.url() + "/big";
   client.start(r);
@@ -117,7 +127,7 @@ TEST(http_client, body_is_capped_at_64_kib) {
 
 TEST(http_client, timeout_gives_status_0_with_an_error) {
   loopback_server server([](const received&) { return canned{.hang = true}; });
-  http_client client({});
+  http_client client(loopback_ok());
   request r;
   r.tag = 7;
   r.url = server.url() + "/slow";
@@ -135,7 +145,7 @@ TEST(http_client, timeout_gives_status_0_with_an_error) {
 }
 
 TEST(http_client, refused_connection_gives_status_0_with_an_error) {
-  http_client client({});
+  http_client client(loopback_ok());
   request r;
   r.url = closed_port_url() + "/";
   auto resp = client.perform(r);
@@ -144,7 +154,7 @@ TEST(http_client, refused_connection_gives_status_0_with_an_error) {
 }
 
 TEST(http_client, only_http_and_https_urls) {
-  http_client client({});
+  http_client client(loopback_ok());
   request r;
   r.url = "file:///etc/passwd";
   auto resp = client.perform(r);
@@ -155,7 +165,7 @@ TEST(http_client, only_http_and_https_urls) {
 
 TEST(http_client, require_http2_fails_against_an_http1_only_server) {
   loopback_server server(echo);
-  http_client client({});
+  http_client client(loopback_ok());
   request r;
   r.url = server.url() + "/3/device/abc";
   r.require_http2 = true;
@@ -169,7 +179,10 @@ TEST(http_client, require_http2_fails_against_an_http1_only_server) {
 
 TEST(http_client, many_concurrent_requests_all_complete) {
   loopback_server server(echo);
-  http_client client({.ca_file = {}, .max_in_flight = 16, .user_agent = "parleyd"});
+  http_client client({.ca_file = {},
+                      .max_in_flight = 16,
+                      .user_agent = "parleyd",
+                      .policy = {.allow_private = true}});
   constexpr std::uint64_t n = 64;
   for (std::uint64_t i = 0; i < n; ++i) {
     request r;
@@ -193,7 +206,7 @@ TEST(http_client, many_concurrent_requests_all_complete) {
 }
 
 TEST(http_client, poll_with_nothing_to_do_waits_for_the_time_given) {
-  http_client client({});
+  http_client client(loopback_ok());
   auto started = steady::now();
   EXPECT_TRUE(client.poll(50ms).empty());
   auto took = steady::now() - started;
@@ -202,7 +215,7 @@ TEST(http_client, poll_with_nothing_to_do_waits_for_the_time_given) {
 }
 
 TEST(http_client, wake_from_another_thread_ends_a_poll_early) {
-  http_client client({});
+  http_client client(loopback_ok());
   std::thread waker([&] { client.wake(); });
   auto started = steady::now();
   auto got = client.poll(10s);  // returns whether the wake came before or during the poll
@@ -213,7 +226,7 @@ TEST(http_client, wake_from_another_thread_ends_a_poll_early) {
 
 TEST(http_client, wake_while_a_transfer_is_pending_ends_the_poll) {
   loopback_server server([](const received&) { return canned{.hang = true}; });
-  http_client client({});
+  http_client client(loopback_ok());
   request r;
   r.url = server.url() + "/slow";
   r.timeout = 5s;
@@ -241,16 +254,24 @@ TEST(http_client, extra_ca_file_is_loaded_and_a_file_without_certificates_is_ref
   std::ofstream(bad_path) << "hello\n";
 
   loopback_server server(echo);
-  http_client client({.ca_file = good_path, .max_in_flight = 4, .user_agent = "parleyd"});
+  http_client client({.ca_file = good_path,
+                      .max_in_flight = 4,
+                      .user_agent = "parleyd",
+                      .policy = {.allow_private = true}});
   request r;
   r.url = server.url() + "/";
   EXPECT_EQ(client.perform(r).status, 200);
 
-  EXPECT_THROW(http_client({.ca_file = bad_path, .max_in_flight = 4, .user_agent = "parleyd"}),
+  EXPECT_THROW(http_client({.ca_file = bad_path,
+                            .max_in_flight = 4,
+                            .user_agent = "parleyd",
+                            .policy = {.allow_private = true}}),
                std::runtime_error);
-  EXPECT_THROW(
-      http_client({.ca_file = dir + "/absent.pem", .max_in_flight = 4, .user_agent = "parleyd"}),
-      std::runtime_error);
+  EXPECT_THROW(http_client({.ca_file = dir + "/absent.pem",
+                            .max_in_flight = 4,
+                            .user_agent = "parleyd",
+                            .policy = {.allow_private = true}}),
+               std::runtime_error);
   std::remove(good_path.c_str());
   std::remove(bad_path.c_str());
 }
@@ -258,7 +279,7 @@ TEST(http_client, extra_ca_file_is_loaded_and_a_file_without_certificates_is_ref
 TEST(http_client, destroying_the_client_with_transfers_in_flight_is_clean) {
   loopback_server server([](const received&) { return canned{.hang = true}; });
   {
-    http_client client({});
+    http_client client(loopback_ok());
     for (int i = 0; i < 3; ++i) {
       request r;
       r.url = server.url() + "/slow";
@@ -267,6 +288,102 @@ TEST(http_client, destroying_the_client_with_transfers_in_flight_is_clean) {
     client.poll(0ms);
   }
   SUCCEED();
+}
+
+}  // namespace
+}  // namespace parley::outbound
+
+// ---- Destinations (address_policy.hpp) ------------------------------------------------------
+
+namespace parley::outbound {
+namespace {
+
+// With the default policy, a loopback receiver is never connected to, whether the URL names it
+// by address, by an odd numeric form, or by a name that resolves to it; the app-facing reason
+// is the generic one and the detail (for the log) says why.
+TEST(http_client, the_default_policy_refuses_loopback_at_connect_time) {
+  loopback_server server(echo);
+  http_client client({});
+  auto port = std::to_string(server.port());
+  for (const std::string host : {"127.0.0.1", "0x7f000001", "127.1", "localhost"}) {
+    request r;
+    r.url = "http://" + host + ":" + port + "/hook";
+    r.timeout = 2s;
+    auto resp = client.perform(r);
+    EXPECT_EQ(resp.status, 0) << host;
+    EXPECT_EQ(resp.error, "could not connect") << host;
+    EXPECT_NE(resp.detail.find("address not allowed (loopback)"), std::string::npos)
+        << host << ": " << resp.detail;
+  }
+  // The multi interface takes the same path.
+  request r;
+  r.tag = 5;
+  r.url = server.url() + "/hook";
+  client.start(r);
+  auto got = wait_for(client, 1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].status, 0);
+  EXPECT_EQ(got[0].error, "could not connect");
+  EXPECT_EQ(server.connection_count(), 0u);
+}
+
+TEST(http_client, the_opt_in_reaches_loopback) {
+  loopback_server server(echo);
+  http_client client(loopback_ok());
+  request r;
+  r.url = "http://localhost:" + std::to_string(server.port()) + "/hook";
+  EXPECT_EQ(client.perform(r).status, 200);
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+// Refused, timed out or not HTTP at all: the app hears the same words, so an outcome cannot
+// tell it what listens where. The log gets libcurl's own text.
+TEST(http_client, every_transport_failure_reads_the_same) {
+  loopback_server hanging([](const received&) { return canned{.hang = true}; });
+  http_client client(loopback_ok());
+  request refused;
+  refused.url = closed_port_url() + "/";
+  request slow;
+  slow.url = hanging.url() + "/";
+  slow.timeout = 200ms;
+  auto a = client.perform(refused);
+  auto b = client.perform(slow);
+  EXPECT_EQ(a.error, "could not connect");
+  EXPECT_EQ(b.error, "could not connect");
+  EXPECT_NE(a.detail, "");
+  EXPECT_NE(b.detail, "");
+  EXPECT_NE(a.detail, b.detail);
+}
+
+TEST(http_client, redirects_are_not_followed) {
+  loopback_server target(echo);
+  loopback_server redirector([&](const received&) {
+    return canned{302, {{"Location", target.url() + "/elsewhere"}}, ""};
+  });
+  http_client client(loopback_ok());
+  request r;
+  r.url = redirector.url() + "/hook";
+  EXPECT_EQ(client.perform(r).status, 302);
+  EXPECT_EQ(target.connection_count(), 0u);
+}
+
+// A proxy from the environment would be the address the policy checks, not the receiver's.
+TEST(http_client, proxy_variables_in_the_environment_are_ignored) {
+  loopback_server receiver(echo);
+  loopback_server proxy(echo);
+  for (const char* name : {"http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"})
+    ::setenv(name, proxy.url().c_str(), 1);
+  ::unsetenv("NO_PROXY");
+  ::unsetenv("no_proxy");
+  http_client client(loopback_ok());
+  request r;
+  r.url = receiver.url() + "/hook";
+  auto status = client.perform(r).status;
+  for (const char* name : {"http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"})
+    ::unsetenv(name);
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(receiver.request_count(), 1u);
+  EXPECT_EQ(proxy.connection_count(), 0u);
 }
 
 }  // namespace

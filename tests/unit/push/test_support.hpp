@@ -215,6 +215,7 @@ class loopback_server {
   loopback_server& operator=(const loopback_server&) = delete;
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return static_cast<int>(port_); }
   std::vector<received> requests() const {
     std::lock_guard lock(mutex_);
     return requests_;
@@ -222,6 +223,11 @@ class loopback_server {
   std::size_t request_count() const {
     std::lock_guard lock(mutex_);
     return requests_.size();
+  }
+  // Connections accepted so far, whether or not a request came on them.
+  std::size_t connection_count() const {
+    std::lock_guard lock(mutex_);
+    return connections_.size();
   }
 
  private:

@@ -265,5 +265,32 @@ TEST_F(call_service_test, call_log_pages_newest_first_without_gaps) {
   EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());
 }
 
+TEST_F(call_service_test, usage_dates_are_four_digit_years_and_real_days) {
+  EXPECT_TRUE(calls_->usage("app", "2024-02-28", "2024-02-29"));
+  for (std::string bad : {"-001-01-01", "+999-01-01", "2023-02-29", "2023-13-01", "2023-01-00",
+                          " 023-01-01", "2023-1-011", "2023/01/01"}) {
+    auto r = calls_->usage("app", bad, "2024-01-01");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, errc::invalid_request) << bad;
+    EXPECT_EQ(r.error().field, "from") << bad;
+  }
+}
+
+TEST_F(call_service_test, a_dial_past_the_ringing_limits_is_refused_and_writes_nothing) {
+  auto app = st_->find_app("app");
+  ASSERT_TRUE(app);
+  auto s = app->settings;
+  s.max_ringing_per_caller = 1;
+  ASSERT_TRUE(st_->set_settings("app", s));
+  auto first = calls_->dial(alice, {"bob", false, {}}, 1000);
+  ASSERT_TRUE(first);
+  auto second = calls_->dial(alice, {"bob", false, {}}, 1001);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, errc::rate_limited);
+  EXPECT_GE(second.error().retry_after_s, 1);
+  ASSERT_TRUE(calls_->end(alice, first->call_id, 1002));
+  EXPECT_TRUE(calls_->dial(alice, {"bob", false, {}}, 1003));
+}
+
 }  // namespace
 }  // namespace parley::services

@@ -11,7 +11,12 @@ namespace {
 struct fake_connection : client_connection {
   std::vector<std::string> sent;
   std::vector<int> closes;
-  void send(std::string text) override { sent.push_back(std::move(text)); }
+  bool refuse = false;  // a full or closing queue
+  bool send(std::string text) override {
+    if (refuse) return false;
+    sent.push_back(std::move(text));
+    return true;
+  }
   void close(int code, std::string) override { closes.push_back(code); }
 };
 
@@ -143,6 +148,23 @@ TEST(connection_hub, removed_connections_are_not_closed_later) {
   hub.remove(h);
   hub.close_user("app", "u", close_code::user_deleted, "deleted");
   EXPECT_TRUE(a->closes.empty());
+}
+
+TEST(connection_hub, a_send_the_connection_refused_is_not_counted_as_delivered) {
+  connection_hub hub;
+  auto a = std::make_shared<fake_connection>();
+  auto b = std::make_shared<fake_connection>();
+  connection_info ia = info("u", "s1", "d1");
+  ia.connection_id = "ca";
+  connection_info ib = info("u", "s2", "d2");
+  ib.connection_id = "cb";
+  hub.add(a, ia);
+  hub.add(b, ib);
+  b->refuse = true;
+  EXPECT_TRUE(hub.send_to_connection("ca", "x"));
+  EXPECT_FALSE(hub.send_to_connection("cb", "x"));
+  EXPECT_FALSE(hub.send_to_connection("nobody", "x"));
+  EXPECT_EQ(hub.send_to_user("app", "u", "y"), 1u);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace parley::services {
 namespace {
 
@@ -70,11 +72,53 @@ TEST(jwt, exp_more_than_24_hours_ahead_is_refused) {
   EXPECT_TRUE(verify_jwt(make(hs256, claims(now / 1000 + 24 * 3600)), secret, app, now));
 }
 
-TEST(jwt, expiry_has_sixty_seconds_of_leeway) {
-  EXPECT_TRUE(verify_jwt(make(hs256, claims(now / 1000 - 30)), secret, app, now));
-  auto r = verify_jwt(make(hs256, claims(now / 1000 - 61)), secret, app, now);
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, errc::token_expired);
+TEST(jwt, exp_already_past_is_token_expired_even_within_the_leeway) {
+  EXPECT_TRUE(verify_jwt(make(hs256, claims(now / 1000 + 1)), secret, app, now));
+  // Accepted, it would give a session that expired before it was made.
+  for (std::int64_t exp : {now / 1000, now / 1000 - 30, now / 1000 - 61}) {
+    auto r = verify_jwt(make(hs256, claims(exp)), secret, app, now);
+    ASSERT_FALSE(r) << exp;
+    EXPECT_EQ(r.error().code, errc::token_expired) << exp;
+  }
+}
+
+std::string with(const std::string& extra, std::int64_t exp_s = now / 1000 + 3600) {
+  return R"({"sub":"alice","iss":")" + app + R"(","exp":)" + std::to_string(exp_s) + extra + "}";
+}
+
+TEST(jwt, numeric_claims_must_be_whole_seconds_in_range) {
+  EXPECT_TRUE(verify_jwt(make(hs256, with(R"(,"nbf":1000,"iat":1000)")), secret, app, now));
+  for (std::string extra :
+       {R"(,"nbf":1e300)", R"(,"nbf":-1e300)", R"(,"nbf":1.5)", R"(,"nbf":-5)", R"(,"iat":1e300)",
+        R"(,"iat":"1000")", R"(,"nbf":18446744073709551615)", R"(,"iat":253402300800)"}) {
+    auto r = verify_jwt(make(hs256, with(extra)), secret, app, now);
+    ASSERT_FALSE(r) << extra;
+    EXPECT_EQ(r.error().code, errc::invalid_credentials) << extra;
+  }
+  for (std::string exp : {"1.8e9", "1800003600.0", "-1", "\"1800003600\""}) {
+    auto c = R"({"sub":"alice","iss":")" + app + R"(","exp":)" + exp + "}";
+    auto r = verify_jwt(make(hs256, c), secret, app, now);
+    ASSERT_FALSE(r) << exp;
+    EXPECT_EQ(r.error().code, errc::invalid_credentials) << exp;
+  }
+}
+
+TEST(jwt, every_part_must_be_unpadded_canonical_base64url) {
+  auto good = make(hs256, claims(now / 1000 + 3600));
+  ASSERT_TRUE(verify_jwt(good, secret, app, now));
+  auto d1 = good.find('.'), d2 = good.rfind('.');
+  std::vector<std::string> bad{good + "=", good + "==", good.substr(0, d1) + "=" + good.substr(d1),
+                               good.substr(0, d2) + "=" + good.substr(d2)};
+  // The signature's last character carries unused bits: flipping them spells the same bytes.
+  auto sig = good.substr(d2 + 1);
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  auto last = alphabet.find(sig.back());
+  bad.push_back(good.substr(0, good.size() - 1) + alphabet[last ^ 1]);
+  for (const auto& t : bad) {
+    auto r = verify_jwt(t, secret, app, now);
+    ASSERT_FALSE(r) << t;
+    EXPECT_EQ(r.error().code, errc::invalid_credentials) << t;
+  }
 }
 
 TEST(jwt, invalid_sub_is_refused) {

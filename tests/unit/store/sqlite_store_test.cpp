@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -376,7 +377,9 @@ TEST_F(sqlite_store_test, the_cached_app_is_never_stale) {
 }
 
 TEST_F(sqlite_store_test, batched_sessions_are_stored_before_done_and_fail_one_by_one) {
-  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  // One user per thread: 40 sessions each, under the default max_sessions_per_user.
+  for (int t = 0; t < 4; ++t)
+    ASSERT_TRUE(st_->create_user(user("app1", "alice" + std::to_string(t))));
   std::mutex m;
   std::condition_variable all_told;
   std::vector<std::pair<std::string, bool>> outcomes;
@@ -386,7 +389,7 @@ TEST_F(sqlite_store_test, batched_sessions_are_stored_before_done_and_fail_one_b
       for (int i = 0; i < 50; ++i) {
         auto hash = "k" + std::to_string(t) + "-" + std::to_string(i);
         // Every fifth session names a user that does not exist: refused alone.
-        auto uid = i % 5 == 0 ? std::string("nobody") : std::string("alice");
+        auto uid = i % 5 == 0 ? std::string("nobody") : "alice" + std::to_string(t);
         auto s = session(hash, "app1", uid, session_source::access_token);
         st_->create_session_batched(s, std::nullopt, [&, hash, s](result<void> r) {
           // Committed when told: visible to a lookup at once.
@@ -517,6 +520,23 @@ TEST_F(outbox_store_test, a_failed_delivery_no_longer_blocks_its_key_and_can_be_
   EXPECT_FALSE(st_->retry_outbox("app2", "a1", 50, 5000));  // another app's event: not found
 }
 
+TEST_F(outbox_store_test, entries_of_a_removed_receiver_are_made_due_now) {
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  std::vector<outbox_entry> batch{entry("w-later", "k1", 500), entry("w-done", "k2", 10),
+                                  entry("p-later", "k3", 500, outbox_kind::push)};
+  ASSERT_TRUE(st_->delete_user("app1", "alice", batch));
+  deliver("w-done");
+  EXPECT_TRUE(claim(20).empty());  // w-later and p-later are due at 500
+
+  ASSERT_TRUE(st_->make_outbox_due("app2", outbox_kind::webhook, 20));  // another app: no change
+  EXPECT_TRUE(claim(20).empty());
+  ASSERT_TRUE(st_->make_outbox_due("app1", outbox_kind::webhook, 20));
+  EXPECT_EQ(claim(20), std::vector<std::string>{"w-later"});  // only pending webhooks
+  EXPECT_EQ(st_->find_outbox("app1", "w-done")->state, delivery_state::delivered);
+  ASSERT_TRUE(st_->make_outbox_due("app1", outbox_kind::push, 30));
+  EXPECT_EQ(claim(30), std::vector<std::string>{"p-later"});
+}
+
 TEST_F(outbox_store_test, the_outbox_is_written_only_when_the_call_write_wins) {
   call_record c;
   c.call_id = "c1";
@@ -643,6 +663,137 @@ TEST_F(outbox_store_test, finished_entries_are_pruned_after_their_time) {
   EXPECT_EQ(*st_->prune_outbox(100, 0), 0);
   EXPECT_EQ(*st_->prune_outbox(101, 0), 1);
   EXPECT_TRUE(st_->find_outbox("app1", "a2"));  // pending entries are never pruned
+}
+
+// ---- issue 11: ringing limits and sessions per user ----
+
+call_record ringing_call(const std::string& id, const std::string& caller,
+                         const std::string& callee) {
+  call_record c;
+  c.call_id = id;
+  c.app_id = "app1";
+  c.caller_id = caller;
+  c.callee_id = callee;
+  c.version = 1;
+  return c;
+}
+
+// Dials racing through the group commit, many in one batch: exactly the limit ring.
+TEST_F(sqlite_store_test, concurrent_batched_dials_ring_exactly_up_to_the_limits) {
+  std::mutex m;
+  std::condition_variable told;
+  std::map<std::string, std::optional<errc>> outcomes;
+  auto dial = [&](const call_record& c, ringing_limits lim) {
+    st_->create_call_batched(
+        c, {},
+        [&, id = c.call_id](result<void> r) {
+          std::lock_guard lock(m);
+          outcomes[id] = r ? std::nullopt : std::optional<errc>(r.error().code);
+          told.notify_all();
+        },
+        lim);
+  };
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i)
+        dial(ringing_call("a" + std::to_string(t * 10 + i), "alice", "bob"), {3, 0});
+    });
+  for (auto& t : threads) t.join();
+  {
+    std::unique_lock lock(m);
+    ASSERT_TRUE(
+        told.wait_for(lock, std::chrono::seconds(20), [&] { return outcomes.size() == 40u; }));
+  }
+  int rang = 0;
+  for (const auto& [id, code] : outcomes) {
+    if (!code)
+      ++rang;
+    else
+      EXPECT_EQ(*code, errc::rate_limited) << id;
+  }
+  EXPECT_EQ(rang, 3);
+
+  // The callee's limit counts every caller's calls (bob has 3 ringing already).
+  EXPECT_TRUE(st_->create_call(ringing_call("c1", "carol", "bob"), {}, {0, 4}));
+  auto r = st_->create_call(ringing_call("c2", "dave", "bob"), {}, {0, 4});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::invalid_call_state);
+  EXPECT_FALSE(st_->find_call("app1", "c2"));  // nothing written
+
+  // A call accepted stops counting: the next dial to bob rings.
+  auto c1 = ringing_call("c1", "carol", "bob");
+  c1.version = 2;
+  c1.state = call_state::accepted;
+  ASSERT_TRUE(*st_->update_call(c1, {}));
+  EXPECT_TRUE(st_->create_call(ringing_call("c2", "dave", "bob"), {}, {0, 4}));
+}
+
+TEST_F(sqlite_store_test, calls_left_ringing_count_after_a_reopen) {
+  ASSERT_TRUE(st_->create_call(ringing_call("c1", "alice", "bob"), {}, {2, 0}));
+  ASSERT_TRUE(st_->create_call(ringing_call("c2", "alice", "carol"), {}, {2, 0}));
+  st_.reset();
+  st_ = open_sqlite_store((dir_ / "p.db").string());
+  auto r = st_->create_call(ringing_call("c3", "alice", "dave"), {}, {2, 0});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::rate_limited);
+}
+
+TEST_F(sqlite_store_test, a_session_past_the_users_limit_ends_the_oldest_and_says_which) {
+  st_.reset();
+  std::filesystem::remove_all(dir_ / "p.db");
+  sqlite_options o;
+  o.max_sessions_per_user = 3;
+  open_with_apps(o);
+  std::vector<std::string> ended;
+  st_->on_sessions_ended(
+      [&](const std::vector<std::string>& h) { ended.insert(ended.end(), h.begin(), h.end()); });
+  ASSERT_TRUE(st_->create_user(user("app1", "alice")));
+  ASSERT_TRUE(st_->create_user(user("app1", "bob")));
+  std::vector<session_record> keys;
+  for (int i = 0; i < 3; ++i) {
+    keys.push_back(session("k" + std::to_string(i), "app1", "alice", session_source::jwt));
+    ASSERT_TRUE(st_->create_session(keys.back()));
+  }
+  auto bobs = session("b0", "app1", "bob", session_source::jwt);
+  ASSERT_TRUE(st_->create_session(bobs));
+  EXPECT_TRUE(ended.empty());
+
+  keys.push_back(session("k3", "app1", "alice", session_source::jwt));
+  ASSERT_TRUE(st_->create_session(keys.back()));
+  EXPECT_EQ(ended, std::vector<std::string>{"k0"});
+  EXPECT_FALSE(found(keys[0]));
+  for (int i = 1; i < 4; ++i) EXPECT_TRUE(found(keys[static_cast<std::size_t>(i)])) << i;
+  EXPECT_TRUE(found(bobs));
+
+  // Ended sessions do not count: a deauthenticated one frees its place.
+  ASSERT_TRUE(st_->delete_session(keys[1]));
+  keys.push_back(session("k4", "app1", "alice", session_source::jwt));
+  ASSERT_TRUE(st_->create_session(keys.back()));
+  EXPECT_EQ(ended.size(), 1u);
+  // Nor does an expired one.
+  ended.clear();
+  auto expired = session("k5", "app1", "alice", session_source::jwt);
+  expired.created_at = 100;
+  ASSERT_TRUE(st_->update_session(keys[2], session_source::jwt, 50));
+  ASSERT_TRUE(st_->create_session(expired));
+  EXPECT_TRUE(ended.empty());
+
+  // After a reopen the count is the table's: the next one ends the oldest live one (k3), by
+  // the batched path too.
+  st_.reset();
+  st_ = open_sqlite_store((dir_ / "p.db").string(), o);
+  st_->on_sessions_ended(
+      [&](const std::vector<std::string>& h) { ended.insert(ended.end(), h.begin(), h.end()); });
+  std::promise<result<void>> told;
+  auto k6 = session("k6", "app1", "alice", session_source::jwt);
+  k6.created_at = 100;
+  st_->create_session_batched(k6, std::nullopt, [&](result<void> r) { told.set_value(r); });
+  ASSERT_TRUE(told.get_future().get());
+  EXPECT_EQ(ended, std::vector<std::string>{"k3"});
+  EXPECT_FALSE(found(keys[3]));
+  EXPECT_TRUE(found(keys[4]));
+  EXPECT_TRUE(found(k6));
 }
 
 }  // namespace

@@ -53,6 +53,8 @@ class stmt {
 
   // SQLITE_ROW, SQLITE_DONE or an error code.
   int step() { return sqlite3_step(s_); }
+  // Ready to step again (with new bindings).
+  void reset() { sqlite3_reset(s_); }
 
   std::string text(int col) const {
     auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
@@ -94,6 +96,8 @@ std::string encode_settings(const app_settings& s) {
   o["ringing_timeout_s"] = s.ringing_timeout_s;
   o["connection_timeout_s"] = s.connection_timeout_s;
   o["reconnect_grace_s"] = s.reconnect_grace_s;
+  o["max_ringing_per_caller"] = s.max_ringing_per_caller;
+  o["max_ringing_per_callee"] = s.max_ringing_per_callee;
   if (s.webhook_url)
     o["webhook_url"] = *s.webhook_url;
   else
@@ -133,6 +137,8 @@ app_settings decode_settings(const std::string& text) {
   int_of("ringing_timeout_s", s.ringing_timeout_s);
   int_of("connection_timeout_s", s.connection_timeout_s);
   int_of("reconnect_grace_s", s.reconnect_grace_s);
+  int_of("max_ringing_per_caller", s.max_ringing_per_caller);
+  int_of("max_ringing_per_callee", s.max_ringing_per_callee);
   if (auto p = o.if_contains("webhook_url"); p && p->is_string())
     s.webhook_url = std::string(p->as_string());
   s.webhook_secret = str_of(o, "webhook_secret");
@@ -196,6 +202,22 @@ class sqlite_store final : public store {
       auto s = prepare("SELECT coalesce(max(id),0)+1 FROM sessions");
       if (s.step() != SQLITE_ROW) throw std::runtime_error("SQLite: cannot read the sessions' ids");
       next_session_id_ = s.int64(0);
+    }
+    load_live_sessions();
+    {
+      // Calls left ringing (by a previous process, until recovery ends them) count too.
+      auto s =
+          prepare("SELECT call_id,app_id,caller_id,callee_id FROM calls WHERE state<3 AND state=0");
+      int rc;
+      while ((rc = s.step()) == SQLITE_ROW) {
+        call_record c;
+        c.call_id = s.text(0);
+        c.app_id = s.text(1);
+        c.caller_id = s.text(2);
+        c.callee_id = s.text(3);
+        ringing_.note(c);
+      }
+      if (rc != SQLITE_DONE) throw std::runtime_error("SQLite: cannot read the ringing calls");
     }
     start_checkpointer(path);
     writer_ = std::make_unique<group_commit>(
@@ -320,6 +342,8 @@ class sqlite_store final : public store {
     if (auto r = changed_one(s.step(), "app_not_found"); !r) return r.error();
     if (auto r = tx.commit(); !r) return r.error();
     std::erase_if(open_calls_, [&](const auto& kv) { return kv.second.app_id == app_id; });
+    std::erase_if(live_sessions_,
+                  [&](const auto& kv) { return kv.first.starts_with(app_id + '\n'); });
     return {};
   }
 
@@ -401,7 +425,9 @@ class sqlite_store final : public store {
     s.bind(1, app_id).bind(2, user_id);
     if (auto r = changed_one(s.step(), "user_not_found"); !r) return r.error();
     if (auto r = insert_outbox(outbox); !r) return r.error();
-    return tx.commit();
+    if (auto r = tx.commit(); !r) return r;
+    live_sessions_.erase(user_key(app_id, user_id));
+    return {};
   }
 
   // ---- tokens ----
@@ -453,14 +479,27 @@ class sqlite_store final : public store {
 
   // ---- sessions ----
 
+  void on_sessions_ended(sessions_ended_fn fn) override { sessions_ended_ = std::move(fn); }
+
   result<void> create_session(const session_record& r) override {
-    std::lock_guard lock(mutex_);
-    return insert_session_locked(r);
+    std::vector<std::string> ended;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto w = insert_session_locked(r, ended); !w) return w;
+    }
+    if (!ended.empty() && sessions_ended_) sessions_ended_(ended);
+    return {};
   }
 
   void create_session_batched(const session_record& r, std::optional<std::string> token_hash,
                               std::function<void(result<void>)> done) override {
-    writer_->submit({[this, r, token_hash = std::move(token_hash)]() -> result<void> {
+    // The sessions this one ends (the user's oldest), told once the batch committed.
+    auto ended = std::make_shared<std::vector<std::string>>();
+    auto tell = [this, ended, done = std::move(done)](result<void> w) {
+      if (w && !ended->empty() && sessions_ended_) sessions_ended_(*ended);
+      done(std::move(w));
+    };
+    writer_->submit({[this, r, token_hash = std::move(token_hash), ended]() -> result<void> {
                        if (token_hash) {
                          // Inside the batch's transaction: the check and the insert see
                          // the same snapshot.
@@ -474,14 +513,45 @@ class sqlite_store final : public store {
                            return fail(errc::invalid_credentials,
                                        "the user id and token do not match");
                        }
-                       return insert_session_locked(r);
+                       return insert_session_locked(r, *ended);
                      },
-                     std::move(done)});
+                     std::move(tell)});
   }
 
   // The row takes the user's epoch for its source from the users row, in the same statement:
-  // no row is written for a user that no longer exists.
-  result<void> insert_session_locked(const session_record& r) {
+  // no row is written for a user that no longer exists. Past max_sessions_per_user, the user's
+  // oldest sessions are deleted with it, as one unit, and their key hashes added to `ended`.
+  // The count comes from live_sessions_, so authentication reads nothing more than before and
+  // writes one small delete only when a user is at the limit.
+  result<void> insert_session_locked(const session_record& r, std::vector<std::string>& ended) {
+    if (live_sessions_stale_) load_live_sessions();
+    auto& mine = live_sessions_[user_key(r.app_id, r.user_id)];
+    // Sessions already expired no longer count (their rows go with prune_sessions).
+    std::erase_if(
+        mine, [&](const live_session& l) { return l.expires_at && *l.expires_at <= r.created_at; });
+    auto max = static_cast<std::size_t>(std::max(0, options_.max_sessions_per_user));
+    std::size_t excess = max > 0 && mine.size() >= max ? mine.size() - max + 1 : 0;
+    auto written = excess == 0 ? insert_session_row(r) : in_savepoint([&]() -> result<void> {
+      if (auto w = insert_session_row(r); !w) return w;
+      auto del = prepare("DELETE FROM sessions WHERE id=?");
+      for (std::size_t i = 0; i < excess; ++i) {
+        del.bind(1, mine[i].id);
+        if (int rc = del.step(); rc != SQLITE_DONE) return db_failure(rc);
+        del.reset();
+      }
+      return {};
+    });
+    if (!written) {
+      if (mine.empty()) live_sessions_.erase(user_key(r.app_id, r.user_id));
+      return written;
+    }
+    for (std::size_t i = 0; i < excess; ++i) ended.push_back(std::move(mine[i].key_hash));
+    mine.erase(mine.begin(), mine.begin() + static_cast<std::ptrdiff_t>(excess));
+    mine.push_back({r.id, r.key_hash, r.source, r.expires_at});
+    return {};
+  }
+
+  result<void> insert_session_row(const session_record& r) {
     auto s = prepare(
         "INSERT INTO sessions(id,key_hash,app_id,user_id,source,epoch,expires_at,device_id,"
         "created_at) SELECT ?1,?2,app_id,user_id,?3," SESSION_EPOCH_OF("?3", "") ",?4,?5,?6 "
@@ -542,7 +612,11 @@ class sqlite_store final : public store {
     std::lock_guard lock(mutex_);
     auto s = prepare("DELETE FROM sessions WHERE id=? AND key_hash=?");
     s.bind(1, r.id).bind(2, r.key_hash);
-    return changed_one(s.step(), "session_not_found");
+    auto out = changed_one(s.step(), "session_not_found");
+    if (out)
+      forget_live_sessions(r.app_id, r.user_id,
+                           [&](const live_session& l) { return l.id == r.id; });
+    return out;
   }
 
   result<void> update_session(const session_record& r, session_source source,
@@ -555,7 +629,15 @@ class sqlite_store final : public store {
                       "u.user_id=sessions.user_id), -1) WHERE id=?3 AND key_hash=?4");
     s.bind(1, static_cast<std::int64_t>(source)).bind(2, expires_at).bind(3, r.id);
     s.bind(4, r.key_hash);
-    return changed_one(s.step(), "session_not_found");
+    auto out = changed_one(s.step(), "session_not_found");
+    if (auto it = live_sessions_.find(user_key(r.app_id, r.user_id));
+        out && it != live_sessions_.end())
+      for (auto& l : it->second)
+        if (l.id == r.id) {
+          l.source = source;
+          l.expires_at = expires_at;
+        }
+    return out;
   }
 
   result<int> prune_sessions(millis expired_by) override {
@@ -647,13 +729,17 @@ class sqlite_store final : public store {
   "ended_at,result,ended_by,custom_items,caller_conn,caller_device,caller_lost_at,"        \
   "callee_conn,callee_device,callee_lost_at,ringing_ms,connection_ms,grace_ms,deadline,version"
 
-  result<void> create_call(const call_record& c, std::span<const outbox_entry> outbox) override {
+  result<void> create_call(const call_record& c, std::span<const outbox_entry> outbox,
+                           ringing_limits limits) override {
     std::lock_guard lock(mutex_);
     std::optional<transaction> tx;
     if (!outbox.empty()) tx.emplace(*this);
-    if (auto r = insert_call_locked(c, outbox); !r) return r.error();
+    if (auto r = insert_call_locked(c, outbox, limits); !r) return r.error();
     if (tx) {
-      if (auto r = tx->commit(); !r) return r.error();
+      if (auto r = tx->commit(); !r) {
+        ringing_.forget(c.call_id);
+        return r.error();
+      }
     }
     remember_call(c);
     return {};
@@ -664,19 +750,37 @@ class sqlite_store final : public store {
   }
 
   void create_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
-                           std::function<void(result<void>)> done) override {
-    writer_->submit({[this, c, outbox = std::move(outbox)]() -> result<void> {
-                       return in_savepoint([&] { return insert_call_locked(c, outbox); });
+                           std::function<void(result<void>)> done, ringing_limits limits) override {
+    writer_->submit({[this, c, outbox = std::move(outbox), limits]() -> result<void> {
+                       bool inserted = false;
+                       auto r = in_savepoint([&] {
+                         auto w = insert_call_locked(c, outbox, limits);
+                         inserted = static_cast<bool>(w);
+                         return w;
+                       });
+                       if (!r && inserted) {
+                         ringing_.forget(c.call_id);  // counted, then rolled back
+                       } else if (r && c.state == call_state::ringing) {
+                         batch_ringing_.push_back(c.call_id);  // uncounted if the batch fails
+                       }
+                       return r;
                      },
                      std::move(done), [this, c] { remember_call(c); }});
   }
 
-  result<void> insert_call_locked(const call_record& c, std::span<const outbox_entry> outbox) {
+  // The insert, counted among the calls ringing in the same critical section as the check of
+  // the limits (the batch's later dials see it before it commits; see run_batch for a batch
+  // that fails).
+  result<void> insert_call_locked(const call_record& c, std::span<const outbox_entry> outbox,
+                                  ringing_limits limits = {}) {
+    if (auto refused = ringing_.refuse(c, limits)) return *refused;
     auto s = prepare("INSERT INTO calls(" PARLEY_CALL_COLUMNS
                      ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     bind_call(s, c);
     if (auto r = done(s.step()); !r) return r.error();
-    return insert_outbox(outbox);
+    if (auto r = insert_outbox(outbox); !r) return r.error();
+    ringing_.note(c);
+    return {};
   }
 
   result<call_record> find_call(const std::string& app_id, const std::string& call_id) override {
@@ -767,6 +871,8 @@ class sqlite_store final : public store {
   // the server runs) can stay cached; its next update finds no row, drops it and reads again.
   // Called under mutex_.
   void remember_call(const call_record& c) {
+    // Stored as not ringing (an update committed, or read so): no longer counted.
+    if (c.state != call_state::ringing) ringing_.forget(c.call_id);
     if (c.state == call_state::ended) {
       open_calls_.erase(c.call_id);
       return;
@@ -780,7 +886,7 @@ class sqlite_store final : public store {
     std::lock_guard lock(mutex_);
     auto s = prepare("SELECT " PARLEY_CALL_COLUMNS
                      " FROM calls WHERE state<3 AND app_id=? AND (caller_id=?2 OR callee_id=?2)"
-                     " ORDER BY created_at, call_id");
+                     " ORDER BY created_at, rowid");
     s.bind(1, app_id).bind(2, user_id);
     return read_calls(s);
   }
@@ -974,6 +1080,15 @@ class sqlite_store final : public store {
     return sqlite3_changes(db_);
   }
 
+  result<void> make_outbox_due(const std::string& app_id, outbox_kind kind, millis now) override {
+    std::lock_guard lock(mutex_);
+    auto s = prepare(
+        "UPDATE outbox SET next_attempt_at=? WHERE app_id=? AND kind=? AND state=0"
+        " AND next_attempt_at>?");
+    s.bind(1, now).bind(2, app_id).bind(3, static_cast<std::int64_t>(kind)).bind(4, now);
+    return done(s.step());
+  }
+
  private:
   result<void> insert_outbox(std::span<const outbox_entry> entries) {
     for (const auto& e : entries) {
@@ -1102,6 +1217,7 @@ class sqlite_store final : public store {
   void run_batch(std::vector<group_commit::job>& batch, std::vector<result<void>>& outcomes) {
     std::lock_guard lock(mutex_);
     in_batch_ = true;
+    batch_ringing_.clear();
     struct batch_end {
       bool& flag;
       ~batch_end() { flag = false; }
@@ -1109,6 +1225,10 @@ class sqlite_store final : public store {
     auto fail_all = [&](int rc) {
       auto f = db_failure(rc);
       outcomes.assign(batch.size(), f);
+      // The sessions counted and ended by this batch were not: count again from the table.
+      live_sessions_stale_ = true;
+      // The dials of this batch were counted as ringing when written; none of them is.
+      for (const auto& id : batch_ringing_) ringing_.forget(id);
     };
     auto after_commit = [&] {
       for (std::size_t i = 0; i < batch.size(); ++i)
@@ -1370,7 +1490,41 @@ class sqlite_store final : public store {
         "UPDATE users SET jwt_epoch=? WHERE app_id=? AND user_id=?"};
     auto s = prepare(sql.at(static_cast<std::size_t>(source)));
     s.bind(1, *epoch).bind(2, app_id).bind(3, user_id);
-    return done(s.step());
+    auto out = done(s.step());
+    // Ended now, or (if the transaction fails) still live but recounted at the next reload.
+    forget_live_sessions(app_id, user_id,
+                         [&](const live_session& l) { return l.source == source; });
+    live_sessions_stale_ = live_sessions_stale_ || !out;
+    return out;
+  }
+
+  // ---- live sessions per user (max_sessions_per_user); all under mutex_ ----
+
+  static std::string user_key(const std::string& app_id, const std::string& user_id) {
+    return app_id + '\n' + user_id;
+  }
+
+  template <class Pred>
+  void forget_live_sessions(const std::string& app_id, const std::string& user_id, Pred&& pred) {
+    auto it = live_sessions_.find(user_key(app_id, user_id));
+    if (it == live_sessions_.end()) return;
+    std::erase_if(it->second, pred);
+    if (it->second.empty()) live_sessions_.erase(it);
+  }
+
+  // Every live session, oldest first per user: one pass over the table (at open, and after a
+  // batch failed, when what was counted may not be what is stored).
+  void load_live_sessions() {
+    live_sessions_.clear();
+    auto s = prepare(
+        "SELECT s.id,s.key_hash,s.app_id,s.user_id,s.source,s.expires_at "
+        "FROM sessions s JOIN users u ON u.app_id=s.app_id AND u.user_id=s.user_id "
+        "WHERE s.epoch=" SESSION_EPOCH_OF("s.source", "u.") " ORDER BY s.id");
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+      live_sessions_[user_key(s.text(2), s.text(3))].push_back(
+          {s.int64(0), s.text(1), static_cast<session_source>(s.int64(4)), s.opt_int64(5)});
+    live_sessions_stale_ = rc != SQLITE_DONE;
   }
 
   static void bind_call(stmt& s, const call_record& c) {
@@ -1453,6 +1607,23 @@ class sqlite_store final : public store {
   // Calls not ended, by call_id (remember_call); guarded by mutex_.
   static constexpr std::size_t max_open_calls = 100'000;
   std::unordered_map<std::string, call_record> open_calls_;
+  // The calls ringing now (loaded at open, then kept with every write; guarded by mutex_), and
+  // the ones the running batch added.
+  ringing_registry ringing_;
+  std::vector<std::string> batch_ringing_;
+  // The live sessions of each user (app_id '\n' user_id), oldest first, for
+  // max_sessions_per_user: loaded at open, kept with every write of this process. A session
+  // ended elsewhere (by another process) may linger here until it is the oldest and goes first:
+  // the user may then hold fewer than the limit for a while, never more. Guarded by mutex_.
+  struct live_session {
+    std::int64_t id = 0;
+    std::string key_hash;
+    session_source source = session_source::access_token;
+    std::optional<millis> expires_at;
+  };
+  std::unordered_map<std::string, std::vector<live_session>> live_sessions_;
+  bool live_sessions_stale_ = false;
+  sessions_ended_fn sessions_ended_;
   // Session ids: the next one to hand out, and where prune_sessions' next slice starts.
   std::atomic<std::int64_t> next_session_id_{1};
   std::int64_t prune_cursor_ = 0;  // under mutex_

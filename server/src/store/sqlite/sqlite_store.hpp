@@ -19,6 +19,8 @@ struct sqlite_options {
   int tail_pages = 256;
   // Session ids prune_sessions looks at per call for rows of ended sessions.
   std::int64_t prune_slice = 1000;
+  // Live sessions a user may hold; a new one past it ends the oldest (0: no limit).
+  int max_sessions_per_user = 100;
 };
 
 // Opens (creating if needed) the database at `path` and migrates it. Throws std::runtime_error

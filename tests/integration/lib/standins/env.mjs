@@ -52,6 +52,8 @@ export async function startOutbound({ keyId = 'KEYID12345', teamId = 'TEAMID1234
       '--apns-sandbox-url', apnsSandbox.url,
       '--fcm-url', fcm.url,
       '--outbound-ca-file', cert.certFile,
+      // The stand-ins listen on loopback, which outbound requests may not reach by default.
+      '--allow-private-outbound',
     ],
     /** The `push.apns` object of a PATCH /settings for this stand-in's key. */
     apnsConfig(over = {}) {
