@@ -1,6 +1,10 @@
 #include "store/sqlite/migrations.hpp"
 
+#include "common/log.hpp"
+
 #include <array>
+#include <stdexcept>
+#include <string>
 
 namespace parley::store {
 
@@ -180,6 +184,50 @@ constexpr std::array<std::string_view, 6> all{v1, v2, v3, v4, v5, v6};
 
 std::span<const std::string_view> sqlite_migrations() {
   return all;
+}
+
+namespace {
+
+void exec(sqlite3* db, const std::string& sql, const char* what) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error(std::string(what) + ": " + msg);
+  }
+}
+
+int user_version(sqlite3* db) {
+  sqlite3_stmt* s = nullptr;
+  int version = 0;
+  if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr) == SQLITE_OK &&
+      sqlite3_step(s) == SQLITE_ROW)
+    version = sqlite3_column_int(s, 0);
+  sqlite3_finalize(s);
+  return version;
+}
+
+}  // namespace
+
+void apply_migrations(sqlite3* db) {
+  auto migrations = sqlite_migrations();
+  int version = user_version(db);
+  if (version > static_cast<int>(migrations.size()))
+    throw std::runtime_error("database schema version " + std::to_string(version) +
+                             " is newer than this parleyd knows");
+  for (auto i = static_cast<std::size_t>(version); i < migrations.size(); ++i) {
+    exec(db, "BEGIN IMMEDIATE", "SQLite: BEGIN IMMEDIATE");
+    std::string sql(migrations[i]);
+    sql += "\nPRAGMA user_version=" + std::to_string(i + 1) + ";";
+    try {
+      exec(db, sql, ("migration " + std::to_string(i + 1) + " failed").c_str());
+    } catch (...) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    exec(db, "COMMIT", "SQLite: COMMIT");
+    log::info("store_migrated", {{"version", static_cast<std::int64_t>(i + 1)}});
+  }
 }
 
 }  // namespace parley::store
