@@ -34,7 +34,7 @@ if ! command -v clang++-14 >/dev/null ||
 fi
 
 export CCACHE_BASEDIR=$PWD CCACHE_NOHASHDIR=1
-cmake --preset fuzz >/dev/null
+cmake --preset fuzz -DPARLEY_WERROR="${PARLEY_WERROR:-OFF}" >/dev/null
 cmake --build --preset fuzz --target "${targets[@]/#/fuzz_}"
 
 out=build/fuzz

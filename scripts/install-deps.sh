@@ -9,6 +9,9 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libcli11-dev libcurl4-openssl-dev nodejs npm procps openssl jq
 )
+# clang-format checks the formatting in make test (the version the checked-in .clang-format is
+# written for: Debian 12's, 14).
+packages+=(clang-format)
 # gnuplot draws the soak's plot (scripts/soak.sh).
 packages+=(gnuplot-nox)
 

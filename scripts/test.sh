@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every suite against the release build, then the unit and integration suites again against
+# Checks the formatting, then runs every suite against the release build, then the unit and integration suites again against
 # the ASan+UBSan build and the ThreadSanitizer build, then a short run of every fuzz target and a
 # 10-restart chaos run, and ends with one line `N passed, N failed` over all of them.
 set -uo pipefail
@@ -79,8 +79,22 @@ run_counted() {
   failed=$((failed + $(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")))
 }
 
+# Every C++ file as clang-format (the checked-in .clang-format) would write it: one check.
+run_format_check() {
+  local log=$log_dir/format.log
+  echo "== clang-format"
+  if git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror >"$log" 2>&1; then
+    echo "format: 1 passed, 0 failed"; passed=$((passed + 1))
+  else
+    head -n 40 "$log"; echo "format: 0 passed, 1 failed (make format rewrites the files)"
+    failed=$((failed + 1))
+  fi
+}
+
 started=$(date +%s)
 stamp() { echo "-- $1 done at +$(($(date +%s) - started)) s"; }
+
+run_format_check
 
 run_ctest release
 stamp "ctest release"
