@@ -3,6 +3,7 @@
 // app signals, reconnects and the call log. No sleeps: every wait is on a future or a recorder.
 
 #include <parley/parley.hpp>
+#include <parley/testing/loopback_media_engine.hpp>
 
 #include "test_support.hpp"
 
@@ -11,6 +12,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 namespace parley {
 namespace {
@@ -348,6 +350,49 @@ TEST_F(sdk_calls, a_call_outlives_its_client_and_then_fails_with_network_error) 
   auto s = error_of(kept->send_signal("{}"));
   ASSERT_TRUE(s);
   EXPECT_EQ(s->code(), error_code::network_error);
+}
+
+TEST_F(sdk_calls, without_its_client_a_callback_form_fails_at_once_as_its_future_form_does) {
+  std::shared_ptr<call> kept;
+  {
+    auto alice = make_device("alice");
+    auto bob = make_device("bob");
+    kept = get_within(alice->c->dial({.callee_id = "bob", .listener = alice->rec}));
+    ASSERT_TRUE(ringing_on(*bob, kept->id()));
+  }
+  // Each callback form answers before it returns, on this thread (there is no io thread left).
+  auto caller = std::this_thread::get_id();
+  std::vector<error_code> codes;
+  auto record = [&](const auto& outcome) {
+    EXPECT_EQ(std::this_thread::get_id(), caller);
+    EXPECT_FALSE(outcome.ok());
+    if (!outcome.ok()) codes.push_back(outcome.err().code());
+  };
+  kept->accept([&](result<void> r) { record(r); });
+  kept->decline([&](result<void> r) { record(r); });
+  kept->end([&](result<void> r) { record(r); });
+  kept->report_media_connected([&](result<void> r) { record(r); });
+  kept->send_signal("{}", [&](result<bool> r) { record(r); });
+  kept->set_media_state(true, false, [&](result<bool> r) { record(r); });
+  EXPECT_EQ(codes, std::vector<error_code>(6, error_code::network_error));
+  // The future forms see the same error.
+  std::vector<std::optional<error>> futures{error_of(kept->accept()), error_of(kept->decline()),
+                                            error_of(kept->report_media_connected()),
+                                            error_of(kept->set_media_state(true, false))};
+  for (const auto& e : futures) {
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->code(), error_code::network_error);
+  }
+  // A bad signal is refused before the client is looked for, in both forms.
+  std::optional<error> bad;
+  kept->send_signal("not json", [&](result<bool> r) {
+    if (!r) bad = r.err();
+  });
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->code(), error_code::invalid_request);
+  auto bad_future = error_of(kept->send_signal("not json"));
+  ASSERT_TRUE(bad_future);
+  EXPECT_EQ(bad_future->code(), error_code::invalid_request);
 }
 
 }  // namespace

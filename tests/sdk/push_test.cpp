@@ -6,6 +6,7 @@
 // No sleeps: every wait is on a future or a recorder.
 
 #include <parley/parley.hpp>
+#include <parley/testing/loopback_media_engine.hpp>
 
 #include "test_support.hpp"
 

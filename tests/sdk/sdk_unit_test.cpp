@@ -1,8 +1,10 @@
-// Unit tests of the SDK's pieces that need no server: errors, URL parsing, JSON codec, storage.
+// Unit tests of the SDK's pieces that need no server: errors, URL parsing, device ids, JSON codec,
+// storage.
 
 #include <parley/parley.hpp>
 
 #include "impl/codec.hpp"
+#include "impl/random.hpp"
 #include "impl/storage.hpp"
 #include "impl/url.hpp"
 #include "test_support.hpp"
@@ -11,6 +13,9 @@
 
 #include <sys/stat.h>
 #include <fstream>
+#include <regex>
+#include <set>
+#include <string>
 
 namespace parley {
 namespace {
@@ -80,6 +85,41 @@ TEST(sdk_url, other_urls_are_refused) {
 TEST(sdk_url, path_segments_are_percent_encoded) {
   EXPECT_EQ(detail::encode_path_segment("abc-._~09"), "abc-._~09");
   EXPECT_EQ(detail::encode_path_segment("a b/c:d%"), "a%20b%2Fc%3Ad%25");
+}
+
+TEST(sdk_url, ports_prefixes_and_ipv6_hosts_keep_their_meaning) {
+  auto a = parse_api_url("http://[2001:db8::1]/api//");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->host, "2001:db8::1");
+  EXPECT_EQ(a->port, "80");
+  EXPECT_EQ(a->base_path, "/api");
+  auto b = parse_api_url("https://Calls.Example.com:8443/p%20q");
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->host, "Calls.Example.com");
+  EXPECT_EQ(b->port, "8443");
+  EXPECT_EQ(b->base_path, "/p%20q");  // sent as written: the prefix is prepended to targets
+  for (const char* bad : {"http://host:", "http://host:65536", "http://host#top", "http://:80",
+                          "ws://host", "http://host:8x"})
+    EXPECT_FALSE(parse_api_url(bad)) << bad;
+  EXPECT_TRUE(parse_api_url("http://host:65535"));
+}
+
+TEST(sdk_url, every_byte_outside_the_unreserved_set_is_encoded_in_upper_case_hex) {
+  EXPECT_EQ(detail::encode_path_segment(""), "");
+  EXPECT_EQ(detail::encode_path_segment("\xC3\xA9?#&=+"), "%C3%A9%3F%23%26%3D%2B");
+  EXPECT_EQ(detail::encode_path_segment(std::string("a\0b", 3)), "a%00b");
+}
+
+TEST(sdk_random, device_ids_are_lowercase_version_4_uuids) {
+  static const std::regex v4(
+      "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$");
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    auto id = detail::make_device_id();
+    EXPECT_TRUE(std::regex_match(id, v4)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 100u);
 }
 
 TEST(sdk_codec, user_and_call_round_trip) {

@@ -7,6 +7,7 @@
 // answered (docs/cli.md).
 
 #include <parley/parley.hpp>
+#include <parley/testing/loopback_media_engine.hpp>
 
 #include <pthread.h>
 #include <signal.h>

@@ -1,36 +1,15 @@
 // parley::call forwards its requests to the client that made it; the future forms wrap the
-// callback forms.
+// callback forms (detail::settle).
 
 #include <parley/call.hpp>
 
+#include "impl/call_impl.hpp"
 #include "impl/client_impl.hpp"
+#include "impl/settle.hpp"
 
 namespace parley {
 
 namespace {
-
-error client_gone() {
-  return error(error_code::network_error, "the client of this call is gone");
-}
-
-template <class T>
-std::function<void(result<T>)> fulfil(const std::shared_ptr<std::promise<T>>& promise) {
-  return [promise](result<T> outcome) {
-    if (!outcome) return promise->set_exception(std::make_exception_ptr(outcome.err()));
-    if constexpr (std::is_void_v<T>)
-      promise->set_value();
-    else
-      promise->set_value(std::move(outcome).value());
-  };
-}
-
-template <class T, class F>
-std::future<T> as_future(F start) {
-  auto promise = std::make_shared<std::promise<T>>();
-  auto future = promise->get_future();
-  start(fulfil(promise));
-  return future;
-}
 
 // Turns an ack into what the caller of a call method gets.
 std::function<void(result<detail::json::object>)> void_answer(
@@ -47,6 +26,16 @@ std::function<void(result<detail::json::object>)> delivered_answer(
     if (!a) return done(a.err());
     done(detail::get_bool(a.value(), "delivered").value_or(false));
   };
+}
+
+// Sends one request of call `c` through its client; `answer` gets the ack or the error. When the
+// client is gone it gets network_error at once, on the calling thread.
+void send_request(const std::shared_ptr<call>& c, const detail::call_impl& body, std::string type,
+                  detail::json::object fields,
+                  std::function<void(result<detail::json::object>)> answer) {
+  auto owner = body.owner.lock();
+  if (!owner) return answer(error(error_code::network_error, "the client of this call is gone"));
+  owner->call_command(c, std::move(type), std::move(fields), std::move(answer));
 }
 
 }  // namespace
@@ -82,111 +71,95 @@ call_end_result call_end_result_from_string(std::string_view text) noexcept {
 }
 
 call::call(std::weak_ptr<detail::client_impl> owner, call_info info, bool outgoing)
-    : owner_(std::move(owner)),
-      outgoing_(outgoing),
-      id_(info.call_id),
-      info_(std::move(info)),
-      io_(std::make_unique<detail::call_io>()) {}
+    : impl_(std::make_unique<detail::call_impl>(std::move(owner), std::move(info), outgoing)) {}
 
 call::~call() = default;
 
 std::string call::id() const {
-  return id_;
+  return impl_->id;
 }
 
 call_info call::info() const {
-  std::lock_guard lock(mu_);
-  return info_;
+  std::lock_guard lock(impl_->mu);
+  return impl_->info;
 }
 
 bool call::is_outgoing() const {
-  return outgoing_;
+  return impl_->outgoing;
 }
 
 std::string call::peer_id() const {
-  std::lock_guard lock(mu_);
-  return outgoing_ ? info_.callee_id : info_.caller_id;
+  std::lock_guard lock(impl_->mu);
+  return impl_->outgoing ? impl_->info.callee_id : impl_->info.caller_id;
 }
 
 bool call::ended() const {
-  std::lock_guard lock(mu_);
-  return end_result_.has_value();
+  std::lock_guard lock(impl_->mu);
+  return impl_->end_result.has_value();
 }
 
 std::optional<call_end_result> call::end_result() const {
-  std::lock_guard lock(mu_);
-  return end_result_;
+  std::lock_guard lock(impl_->mu);
+  return impl_->end_result;
 }
 
 void call::set_listener(std::shared_ptr<call_listener> listener) {
-  std::lock_guard lock(mu_);
-  listener_ = std::move(listener);
+  std::lock_guard lock(impl_->mu);
+  impl_->listener = std::move(listener);
 }
 
 void call::accept(std::function<void(result<void>)> done) {
-  auto owner = owner_.lock();
-  if (!owner) return done(client_gone());
-  owner->call_command(shared_from_this(), "accept", {}, void_answer(std::move(done)));
+  send_request(shared_from_this(), *impl_, "accept", {}, void_answer(std::move(done)));
 }
 
 std::future<void> call::accept() {
-  return as_future<void>([this](auto done) { accept(std::move(done)); });
+  return detail::settle<void>([this](auto done) { accept(std::move(done)); });
 }
 
 void call::decline(std::function<void(result<void>)> done) {
-  auto owner = owner_.lock();
-  if (!owner) return done(client_gone());
-  owner->call_command(shared_from_this(), "decline", {}, void_answer(std::move(done)));
+  send_request(shared_from_this(), *impl_, "decline", {}, void_answer(std::move(done)));
 }
 
 std::future<void> call::decline() {
-  return as_future<void>([this](auto done) { decline(std::move(done)); });
+  return detail::settle<void>([this](auto done) { decline(std::move(done)); });
 }
 
 void call::end(std::function<void(result<void>)> done) {
-  auto owner = owner_.lock();
-  if (!owner) return done(client_gone());
-  owner->call_command(shared_from_this(), "end", {}, void_answer(std::move(done)));
+  send_request(shared_from_this(), *impl_, "end", {}, void_answer(std::move(done)));
 }
 
 std::future<void> call::end() {
-  return as_future<void>([this](auto done) { end(std::move(done)); });
+  return detail::settle<void>([this](auto done) { end(std::move(done)); });
 }
 
 void call::send_signal(std::string data, std::function<void(result<bool>)> done) {
   auto parsed = detail::parse_json(data);
   if (!parsed)
     return done(error(error_code::invalid_request, "signal data is not JSON").with_field("data"));
-  auto owner = owner_.lock();
-  if (!owner) return done(client_gone());
-  owner->call_command(shared_from_this(), "signal", {{"data", std::move(*parsed)}},
-                      delivered_answer(std::move(done)));
+  send_request(shared_from_this(), *impl_, "signal", {{"data", std::move(*parsed)}},
+               delivered_answer(std::move(done)));
 }
 
 std::future<bool> call::send_signal(std::string data) {
-  return as_future<bool>(
+  return detail::settle<bool>(
       [this, &data](auto done) { send_signal(std::move(data), std::move(done)); });
 }
 
 void call::report_media_connected(std::function<void(result<void>)> done) {
-  auto owner = owner_.lock();
-  if (!owner) return done(client_gone());
-  owner->call_command(shared_from_this(), "media_connected", {}, void_answer(std::move(done)));
+  send_request(shared_from_this(), *impl_, "media_connected", {}, void_answer(std::move(done)));
 }
 
 std::future<void> call::report_media_connected() {
-  return as_future<void>([this](auto done) { report_media_connected(std::move(done)); });
+  return detail::settle<void>([this](auto done) { report_media_connected(std::move(done)); });
 }
 
 void call::set_media_state(bool audio, bool video, std::function<void(result<bool>)> done) {
-  auto owner = owner_.lock();
-  if (!owner) return done(client_gone());
-  owner->call_command(shared_from_this(), "media_state", {{"audio", audio}, {"video", video}},
-                      delivered_answer(std::move(done)));
+  send_request(shared_from_this(), *impl_, "media_state", {{"audio", audio}, {"video", video}},
+               delivered_answer(std::move(done)));
 }
 
 std::future<bool> call::set_media_state(bool audio, bool video) {
-  return as_future<bool>(
+  return detail::settle<bool>(
       [this, audio, video](auto done) { set_media_state(audio, video, std::move(done)); });
 }
 

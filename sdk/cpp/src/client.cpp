@@ -1,23 +1,12 @@
-// parley::client forwards to detail::client_impl; the future forms wrap the callback forms.
+// parley::client forwards to detail::client_impl; the future forms wrap the callback forms
+// (detail::settle).
 
 #include <parley/client.hpp>
 
 #include "impl/client_impl.hpp"
+#include "impl/settle.hpp"
 
 namespace parley {
-
-namespace {
-
-std::function<void(result<void>)> fulfil(const std::shared_ptr<std::promise<void>>& promise) {
-  return [promise](result<void> outcome) {
-    if (outcome)
-      promise->set_value();
-    else
-      promise->set_exception(std::make_exception_ptr(outcome.err()));
-  };
-}
-
-}  // namespace
 
 client::client() : impl_(std::make_shared<detail::client_impl>()) {}
 
@@ -34,15 +23,7 @@ void client::authenticate(auth_params params, std::function<void(result<user>)> 
 }
 
 std::future<user> client::authenticate(auth_params params) {
-  auto promise = std::make_shared<std::promise<user>>();
-  auto future = promise->get_future();
-  impl_->authenticate(std::move(params), [promise](result<user> outcome) {
-    if (outcome)
-      promise->set_value(std::move(outcome).value());
-    else
-      promise->set_exception(std::make_exception_ptr(outcome.err()));
-  });
-  return future;
+  return detail::settle<user>([&](auto done) { authenticate(std::move(params), std::move(done)); });
 }
 
 void client::connect_websocket(std::function<void(result<void>)> done) {
@@ -50,10 +31,7 @@ void client::connect_websocket(std::function<void(result<void>)> done) {
 }
 
 std::future<void> client::connect_websocket() {
-  auto promise = std::make_shared<std::promise<void>>();
-  auto future = promise->get_future();
-  impl_->connect_websocket(fulfil(promise));
-  return future;
+  return detail::settle<void>([this](auto done) { connect_websocket(std::move(done)); });
 }
 
 void client::disconnect_websocket() {
@@ -73,10 +51,7 @@ void client::deauthenticate(deauth_options options, std::function<void(result<vo
 }
 
 std::future<void> client::deauthenticate(deauth_options options) {
-  auto promise = std::make_shared<std::promise<void>>();
-  auto future = promise->get_future();
-  impl_->deauthenticate(options, fulfil(promise));
-  return future;
+  return detail::settle<void>([&](auto done) { deauthenticate(options, std::move(done)); });
 }
 
 void client::register_push_token(std::string token, push_token_type type,
@@ -85,10 +60,8 @@ void client::register_push_token(std::string token, push_token_type type,
 }
 
 std::future<void> client::register_push_token(std::string token, push_token_type type) {
-  auto promise = std::make_shared<std::promise<void>>();
-  auto future = promise->get_future();
-  impl_->push_token(true, std::move(token), type, fulfil(promise));
-  return future;
+  return detail::settle<void>(
+      [&](auto done) { register_push_token(std::move(token), type, std::move(done)); });
 }
 
 void client::unregister_push_token(std::string token, push_token_type type,
@@ -97,10 +70,8 @@ void client::unregister_push_token(std::string token, push_token_type type,
 }
 
 std::future<void> client::unregister_push_token(std::string token, push_token_type type) {
-  auto promise = std::make_shared<std::promise<void>>();
-  auto future = promise->get_future();
-  impl_->push_token(false, std::move(token), type, fulfil(promise));
-  return future;
+  return detail::settle<void>(
+      [&](auto done) { unregister_push_token(std::move(token), type, std::move(done)); });
 }
 
 void client::unregister_all_push_tokens(push_token_type type,
@@ -109,10 +80,8 @@ void client::unregister_all_push_tokens(push_token_type type,
 }
 
 std::future<void> client::unregister_all_push_tokens(push_token_type type) {
-  auto promise = std::make_shared<std::promise<void>>();
-  auto future = promise->get_future();
-  impl_->push_token(false, std::nullopt, type, fulfil(promise));
-  return future;
+  return detail::settle<void>(
+      [&](auto done) { unregister_all_push_tokens(type, std::move(done)); });
 }
 
 result<std::shared_ptr<call>> client::handle_push_payload(std::string_view payload) {
@@ -141,15 +110,8 @@ void client::dial(dial_params params, std::function<void(result<std::shared_ptr<
 }
 
 std::future<std::shared_ptr<call>> client::dial(dial_params params) {
-  auto promise = std::make_shared<std::promise<std::shared_ptr<call>>>();
-  auto future = promise->get_future();
-  impl_->dial(std::move(params), [promise](result<std::shared_ptr<call>> outcome) {
-    if (outcome)
-      promise->set_value(std::move(outcome).value());
-    else
-      promise->set_exception(std::make_exception_ptr(outcome.err()));
-  });
-  return future;
+  return detail::settle<std::shared_ptr<call>>(
+      [&](auto done) { dial(std::move(params), std::move(done)); });
 }
 
 std::uint64_t client::add_incoming_call_listener(std::shared_ptr<incoming_call_listener> listener) {
@@ -173,15 +135,8 @@ void client::call_log(call_log_query query, std::function<void(result<call_log_p
 }
 
 std::future<call_log_page> client::call_log(call_log_query query) {
-  auto promise = std::make_shared<std::promise<call_log_page>>();
-  auto future = promise->get_future();
-  impl_->call_log(std::move(query), [promise](result<call_log_page> outcome) {
-    if (outcome)
-      promise->set_value(std::move(outcome).value());
-    else
-      promise->set_exception(std::make_exception_ptr(outcome.err()));
-  });
-  return future;
+  return detail::settle<call_log_page>(
+      [&](auto done) { call_log(std::move(query), std::move(done)); });
 }
 
 bool client::initialized() const {

@@ -16,7 +16,6 @@
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,7 +25,7 @@ namespace parley {
 
 namespace detail {
 class client_impl;
-struct call_io;
+struct call_impl;
 }  // namespace detail
 
 class call;
@@ -156,16 +155,8 @@ class call : public std::enable_shared_from_this<call> {
   friend class detail::client_impl;
   call(std::weak_ptr<detail::client_impl> owner, call_info info, bool outgoing);
 
-  std::weak_ptr<detail::client_impl> owner_;
-  const bool outgoing_;
-  std::string id_;
-  // Guarded by mu_.
-  mutable std::mutex mu_;
-  call_info info_;
-  std::optional<call_end_result> end_result_;
-  std::shared_ptr<call_listener> listener_;
-  // io thread only: the media flow and event bookkeeping.
-  std::unique_ptr<detail::call_io> io_;
+  // The state behind the getters, the listener and the io-thread side (src/impl/call_impl.hpp).
+  std::unique_ptr<detail::call_impl> impl_;
 };
 
 }  // namespace parley

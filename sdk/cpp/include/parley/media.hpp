@@ -2,8 +2,8 @@
 
 // The media engine a call drives: the SDK does the signalling (offer, answer and ICE candidates
 // over the call's `signal` relay) and reports `media_connected` when the engine says media flows;
-// the engine does the media. The real WebRTC engine plugs in here; `loopback_media_engine` is a
-// fake one that exercises the whole path without any media.
+// the engine does the media. The real WebRTC engine plugs in here; a fake one that exercises the
+// whole path without any media is in <parley/testing/loopback_media_engine.hpp>.
 //
 // Threading: the SDK calls an engine's methods on the client's io thread; they must not block.
 // The engine may answer (the `done` callbacks) and report (the observer) from any thread, once the
@@ -60,35 +60,5 @@ class media_engine {
 // nullptr leaves the call without media handled by the SDK (its signals go to the listener).
 using media_engine_factory = std::function<std::shared_ptr<media_engine>(
     const call_info& call, const std::vector<ice_server>& ice_servers)>;
-
-// A fake engine for tests and the terminal client: the offer is "v=0 fake offer <call id>", the
-// answer "v=0 fake answer <call id>", each side trickles one candidate
-// "candidate:<offer|answer> fake <call id>" once it has its local description, and it reports
-// connected when it has the local and the remote description and one remote candidate of the same
-// call. A remote description or candidate of another call makes it fail.
-class loopback_media_engine : public media_engine {
- public:
-  explicit loopback_media_engine(std::string call_id);
-
-  // A factory for client::set_media_engine_factory.
-  static media_engine_factory factory();
-
-  void start(std::shared_ptr<media_engine_observer> observer) override;
-  void create_offer(sdp_callback done) override;
-  void apply_offer(std::string offer, sdp_callback done) override;
-  void apply_answer(std::string answer) override;
-  void add_remote_candidate(std::string candidate) override;
-  void close() override;
-
-  // What it saw (for tests; read them after the call connected or ended).
-  std::string local_description() const;
-  std::string remote_description() const;
-  std::vector<std::string> remote_candidates() const;
-  bool closed() const;
-
- private:
-  struct state;
-  std::shared_ptr<state> st_;
-};
 
 }  // namespace parley

@@ -69,8 +69,8 @@ void client_impl::dial(dial_params params,
           if (!info) return done(error(error_code::invalid_response, "dial: the ack has no call"));
           auto c = alive->adopt_call(*info);
           if (listener) {
-            std::lock_guard lock(c->mu_);
-            if (!c->listener_) c->listener_ = listener;
+            std::lock_guard lock(c->impl_->mu);
+            if (!c->impl_->listener) c->impl_->listener = listener;
           }
           done(c);
         });
@@ -139,7 +139,7 @@ void client_impl::call_command(std::shared_ptr<call> c, std::string type, json::
 
 void client_impl::run_call_command(std::shared_ptr<call> c, std::string type, json::object fields,
                                    std::function<void(result<json::object>)> done) {
-  auto& io = *c->io_;
+  auto& io = c->impl_->io;
   bool holdable = type == "accept" || type == "decline" || type == "end";
   // A call that ended here is over for this device: even when the server's call goes on (another
   // device accepted it), an `end` from here must not hang up that device's conversation.
@@ -165,12 +165,12 @@ void client_impl::send_call_command(std::shared_ptr<call> c, std::string type, j
   fields["type"] = type;
   fields["call_id"] = c->id();
   // An accept under way makes a cancel push with other_device_accepted this device's own.
-  if (type == "accept") ++c->io_->accepts_in_flight;
+  if (type == "accept") ++c->impl_->io.accepts_in_flight;
   ws_request(std::move(fields),
              [weak = weak_from_this(), c, type, done](result<json::object> answer) {
                auto alive = weak.lock();
                if (!alive) return done(gone_error());
-               auto& io = *c->io_;
+               auto& io = c->impl_->io;
                if (type == "accept") --io.accepts_in_flight;
                if (!answer) {
                  // A push call the server will not act on has ended (or was never this user's): end
@@ -240,9 +240,9 @@ void client_impl::merge_info(call_info& into, const call_info& info) {
 }
 
 void client_impl::update_call(const std::shared_ptr<call>& c, const call_info& info) {
-  std::lock_guard lock(c->mu_);
-  if (c->info_.state == "ended") return;
-  merge_info(c->info_, info);
+  std::lock_guard lock(c->impl_->mu);
+  if (c->impl_->info.state == "ended") return;
+  merge_info(c->impl_->info, info);
 }
 
 void client_impl::fire(const std::shared_ptr<call>& c,
@@ -250,8 +250,8 @@ void client_impl::fire(const std::shared_ptr<call>& c,
   if (shutting_down_) return;
   std::shared_ptr<call_listener> listener;
   {
-    std::lock_guard lock(c->mu_);
-    listener = c->listener_;
+    std::lock_guard lock(c->impl_->mu);
+    listener = c->impl_->listener;
   }
   if (!listener) return;
   // A throwing listener must not break the SDK's bookkeeping of the call.
@@ -284,20 +284,20 @@ void client_impl::ring(const std::shared_ptr<call>& c) {
 }
 
 void client_impl::call_accepted(const std::shared_ptr<call>& c) {
-  if (c->io_->accepted_notified || c->io_->ended_notified) return;
-  c->io_->accepted_notified = true;
+  if (c->impl_->io.accepted_notified || c->impl_->io.ended_notified) return;
+  c->impl_->io.accepted_notified = true;
   fire(c, [&c](call_listener& l) { l.on_accepted(c); });
 }
 
 void client_impl::call_ended(const std::shared_ptr<call>& c, const call_info& info) {
-  if (c->io_->ended_notified) return;
-  c->io_->ended_notified = true;
+  if (c->impl_->io.ended_notified) return;
+  c->impl_->io.ended_notified = true;
   auto result = call_end_result_from_string(info.end_result.value_or(""));
   {
-    std::lock_guard lock(c->mu_);
-    merge_info(c->info_, info);
-    c->info_.state = "ended";
-    c->end_result_ = result;
+    std::lock_guard lock(c->impl_->mu);
+    merge_info(c->impl_->info, info);
+    c->impl_->info.state = "ended";
+    c->impl_->end_result = result;
   }
   {
     std::lock_guard lock(mu_);
@@ -305,9 +305,9 @@ void client_impl::call_ended(const std::shared_ptr<call>& c, const call_info& in
   }
   ended_ids_.insert(c->id());
   push_timers_.erase(c->id());
-  if (auto engine = std::move(c->io_->engine)) engine->close();
-  c->io_->engine.reset();
-  c->io_->pending_candidates.clear();
+  if (auto engine = std::move(c->impl_->io.engine)) engine->close();
+  c->impl_->io.engine.reset();
+  c->impl_->io.pending_candidates.clear();
   log(log_level::info, "call " + c->id() + " ended: " + std::string(to_string(result)));
   fire(c, [&c, result](call_listener& l) { l.on_ended(c, result); });
 }
@@ -319,8 +319,8 @@ void client_impl::drop_calls() {
     calls.swap(calls_);
   }
   for (auto& [id, c] : calls) {
-    if (auto engine = std::move(c->io_->engine)) engine->close();
-    c->io_->engine.reset();
+    if (auto engine = std::move(c->impl_->io.engine)) engine->close();
+    c->impl_->io.engine.reset();
   }
 }
 
@@ -353,11 +353,11 @@ void client_impl::on_calls_welcome(const json::object& welcome) {
     if (!info || info->state == "ended") continue;
     listed.insert(info->call_id);
     auto known = find_call(info->call_id);
-    bool push_pending = known && known->io_->from_push && !known->io_->confirmed;
+    bool push_pending = known && known->impl_->io.from_push && !known->impl_->io.confirmed;
     auto c = adopt_call(*info);
     if (push_pending) {
       // The call a push announced: the same object, and it does not ring again.
-      c->io_->confirmed = true;
+      c->impl_->io.confirmed = true;
       if (info->state != "ringing" && info->callee_id == me) {
         // Taken on another device before this one connected: over for this one, as the
         // server's `ended` copy would have said.
@@ -383,7 +383,7 @@ void client_impl::on_calls_welcome(const json::object& welcome) {
       if (!listed.count(id)) gone.push_back(c);
   }
   for (auto& c : gone) {
-    if (c->io_->from_push && !c->io_->confirmed) {
+    if (c->impl_->io.from_push && !c->impl_->io.confirmed) {
       // A push call the server does not list: it ended before this connection (its held
       // actions, sent below, will hear so from the server), or it was dialed after the welcome
       // was made. The call log tells which, and how it ended.
@@ -417,7 +417,7 @@ void client_impl::on_call_event(const std::string& type, const json::object& mes
     if (c) {
       // Already known from a push: the same call, now with the server's view.
       update_call(c, *info);
-      c->io_->confirmed = true;
+      c->impl_->io.confirmed = true;
     } else {
       c = adopt_call(*info);
     }
@@ -460,7 +460,7 @@ void client_impl::on_signal_event(const json::object& message) {
   const auto* o = data.is_object() ? &data.get_object() : nullptr;
   auto kind = o ? get_string(*o, media_key) : std::nullopt;
   if (kind && *kind == "offer" && !c->is_outgoing()) start_media(c, false);
-  auto& io = *c->io_;
+  auto& io = c->impl_->io;
   if (kind && io.engine) {
     if (*kind == "offer") {
       auto sdp = get_string(*o, "sdp").value_or("");
@@ -501,7 +501,7 @@ void client_impl::on_signal_event(const json::object& message) {
 // Media flow
 
 void client_impl::start_media(const std::shared_ptr<call>& c, bool as_caller) {
-  auto& io = *c->io_;
+  auto& io = c->impl_->io;
   if (io.media_started || io.ended_notified || shutting_down_) return;
   io.media_started = true;
   media_engine_factory factory;
@@ -535,7 +535,7 @@ void client_impl::start_media(const std::shared_ptr<call>& c, bool as_caller) {
 }
 
 void client_impl::remote_description_applied(const std::shared_ptr<call>& c) {
-  auto& io = *c->io_;
+  auto& io = c->impl_->io;
   if (!io.engine) return;
   io.remote_description_set = true;
   auto pending = std::move(io.pending_candidates);
@@ -544,7 +544,7 @@ void client_impl::remote_description_applied(const std::shared_ptr<call>& c) {
 }
 
 void client_impl::send_media_signal(const std::shared_ptr<call>& c, json::object data) {
-  if (c->io_->ended_notified) return;
+  if (c->impl_->io.ended_notified) return;
   json::object request{{"type", "signal"}, {"call_id", c->id()}, {"data", std::move(data)}};
   ws_request(std::move(request), [weak = weak_from_this(), id = c->id()](result<json::object> a) {
     auto self = weak.lock();
@@ -559,7 +559,7 @@ void client_impl::send_media_signal(const std::shared_ptr<call>& c, json::object
 
 void client_impl::media_candidate(const std::string& call_id, std::string candidate) {
   post([call_id, candidate = std::move(candidate)](client_impl& self) {
-    if (auto c = self.find_call(call_id); c && c->io_->engine)
+    if (auto c = self.find_call(call_id); c && c->impl_->io.engine)
       self.send_media_signal(c, {{media_key, "candidate"}, {"candidate", candidate}});
   });
 }
@@ -567,8 +567,8 @@ void client_impl::media_candidate(const std::string& call_id, std::string candid
 void client_impl::media_connected(const std::string& call_id) {
   post([call_id](client_impl& self) {
     auto c = self.find_call(call_id);
-    if (!c || c->io_->media_connected_sent) return;
-    c->io_->media_connected_sent = true;
+    if (!c || c->impl_->io.media_connected_sent) return;
+    c->impl_->io.media_connected_sent = true;
     self.log(log_level::info, "call " + call_id + ": media connected");
     self.call_command(c, "media_connected", {}, [weak = self.weak_from_this(), call_id](auto a) {
       auto s = weak.lock();

@@ -6,6 +6,7 @@
 
 #include <parley/client.hpp>
 
+#include "impl/call_impl.hpp"
 #include "impl/codec.hpp"
 #include "impl/storage.hpp"
 #include "impl/ws_session.hpp"
@@ -26,23 +27,6 @@
 #include <vector>
 
 namespace parley::detail {
-
-// The io-thread side of one call: which events were reported, and its media flow.
-struct call_io {
-  bool accepted_notified = false;
-  bool ended_notified = false;
-  bool media_started = false;  // the factory was asked (at most once)
-  std::shared_ptr<media_engine> engine;
-  bool remote_description_set = false;
-  std::vector<std::string> pending_candidates;  // remote ones that came before the description
-  bool media_connected_sent = false;
-  // Calls made from a push (client_push.cpp).
-  bool from_push = false;     // made by handle_push_payload, before the server listed it
-  bool confirmed = false;     // since listed to this client (welcome, `ringing`) or acked
-  int accepts_in_flight = 0;  // accept requests sent and not answered
-  bool resolving = false;     // asking the call log how it ended
-  std::vector<std::function<void()>> after_resolve;  // run once that is known
-};
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
  public:

@@ -123,10 +123,10 @@ result<std::shared_ptr<call>> client_impl::push_incoming(const json::object& p) 
   // Pushes are delivered at least once, and the same call comes by WebSocket too: one call
   // object per call id.
   if (auto known = find_call(*call_id)) {
-    std::lock_guard lock(known->mu_);
-    if (!known->info_.caller_nickname)
-      known->info_.caller_nickname = get_string(*caller, "nickname").value_or("");
-    if (!known->info_.ringing_deadline) known->info_.ringing_deadline = deadline;
+    std::lock_guard lock(known->impl_->mu);
+    if (!known->impl_->info.caller_nickname)
+      known->impl_->info.caller_nickname = get_string(*caller, "nickname").value_or("");
+    if (!known->impl_->info.ringing_deadline) known->impl_->info.ringing_deadline = deadline;
     return known;
   }
   if (ended_ids_.count(*call_id) || rung_.count(*call_id))
@@ -142,7 +142,7 @@ result<std::shared_ptr<call>> client_impl::push_incoming(const json::object& p) 
   info.caller_nickname = get_string(*caller, "nickname").value_or("");
   info.ringing_deadline = deadline;
   auto c = std::shared_ptr<call>(new call(weak_from_this(), std::move(info), false));
-  c->io_->from_push = true;
+  c->impl_->io.from_push = true;
   {
     std::lock_guard lock(mu_);
     calls_[*call_id] = c;
@@ -168,7 +168,7 @@ result<std::shared_ptr<call>> client_impl::push_cancel(const json::object& p) {
     ended_ids_.insert(*call_id);
     return std::shared_ptr<call>();
   }
-  auto& io = *c->io_;
+  auto& io = c->impl_->io;
   // A cancel push is for the callee's devices; the device that accepted ignores it (its reason is
   // other_device_accepted, about the others), also while its accept is still under way.
   if (c->is_outgoing() || io.accepted_notified) return c;
@@ -200,7 +200,7 @@ void client_impl::push_deadline_passed(const std::string& call_id) {
   push_timers_.erase(call_id);
   auto c = find_call(call_id);
   if (!c) return;
-  auto& io = *c->io_;
+  auto& io = c->impl_->io;
   // A call the server listed ends by the server's word (`ended`, or the next welcome).
   if (io.ended_notified || io.confirmed || io.resolving) return;
   if (welcomed()) return resolve_end(c, {});
@@ -226,7 +226,7 @@ void client_impl::flush_held() {
   if (!held.empty())
     log(log_level::info, "sending " + std::to_string(held.size()) + " held call action(s)");
   for (auto& h : held) {
-    if (h.c->io_->ended_notified) {
+    if (h.c->impl_->io.ended_notified) {
       auto ended_as = h.c->end_result().value_or(call_end_result::unknown);
       h.done(error(error_code::invalid_call_state,
                    "the call has ended (" + std::string(to_string(ended_as)) + ")"));
@@ -248,7 +248,7 @@ void client_impl::fail_held(const std::shared_ptr<call>& c, const error& err) {
 // How a push call ended, from the call log
 
 void client_impl::resolve_end(const std::shared_ptr<call>& c, std::function<void()> then) {
-  auto& io = *c->io_;
+  auto& io = c->impl_->io;
   if (io.ended_notified) {
     if (then) then();
     return;
@@ -278,7 +278,7 @@ void client_impl::resolve_end(const std::shared_ptr<call>& c, std::function<void
 }
 
 void client_impl::finish_resolve(const std::shared_ptr<call>& c, std::optional<call_info> logged) {
-  auto& io = *c->io_;
+  auto& io = c->impl_->io;
   io.resolving = false;
   if (!io.ended_notified) {
     if (!logged) {

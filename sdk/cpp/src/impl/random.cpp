@@ -1,32 +1,23 @@
 #include "impl/random.hpp"
 
-#include <openssl/rand.h>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
 
-#include <array>
-#include <cstdint>
 #include <mutex>
 #include <random>
-#include <stdexcept>
 
 namespace parley::detail {
 
 std::string make_device_id() {
-  std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
+  try {
+    // The system's generator (getrandom), version 4, RFC 4122 variant; to_string is lowercase.
+    return boost::uuids::to_string(boost::uuids::random_generator()());
+  } catch (const boost::uuids::entropy_error&) {
     // The OS generator failing is not something an app can fix; fall back to random_device.
     std::random_device rd;
-    for (auto& byte : b) byte = static_cast<unsigned char>(rd());
+    boost::uuids::basic_random_generator<std::random_device> fallback(rd);
+    return boost::uuids::to_string(fallback());
   }
-  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);  // version 4
-  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < b.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(hex[b[i] >> 4]);
-    out.push_back(hex[b[i] & 0x0F]);
-  }
-  return out;
 }
 
 double random_unit() {

@@ -1,69 +1,56 @@
+// The API URL and path segments, with Boost.URL (RFC 3986 parsing and percent-encoding); what the
+// SDK accepts on top of the grammar is checked here.
+
 #include "impl/url.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include <boost/url/encode.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <string>
 
 namespace parley::detail {
 
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-bool valid_port(std::string_view port) {
-  if (port.empty() || port.size() > 5) return false;
-  if (!std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c); }))
-    return false;
-  int value = std::stoi(std::string(port));
-  return value > 0 && value <= 65535;
-}
-
-}  // namespace
+namespace urls = boost::urls;
 
 std::optional<transport::endpoint> parse_api_url(std::string_view url) {
+  auto parsed = urls::parse_absolute_uri(url);
+  if (!parsed) return std::nullopt;
+  const urls::url_view& u = *parsed;
+
   transport::endpoint ep;
-  auto scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::nullopt;
-  auto scheme = lower(url.substr(0, scheme_end));
-  if (scheme == "https")
+  // The scheme compares without case ("HTTPS://" is https).
+  if (u.scheme_id() == urls::scheme::https)
     ep.tls = true;
-  else if (scheme != "http")
+  else if (u.scheme_id() != urls::scheme::http)
     return std::nullopt;
-  auto rest = url.substr(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) return std::nullopt;
+  // The SDK adds its own paths and queries, and sends credentials in headers only.
+  if (!u.has_authority() || u.has_userinfo() || u.has_query() || u.has_fragment())
+    return std::nullopt;
 
-  auto path_start = rest.find('/');
-  auto authority = rest.substr(0, path_start);
-  auto path = path_start == std::string_view::npos ? std::string_view{} : rest.substr(path_start);
-  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
-
-  std::string_view port;
-  if (authority.front() == '[') {
-    auto close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    ep.host = std::string(authority.substr(1, close - 1));
-    auto after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return std::nullopt;
-      port = after.substr(1);
-      if (!valid_port(port)) return std::nullopt;
-    }
-  } else {
-    auto colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-      port = authority.substr(colon + 1);
-      if (!valid_port(port)) return std::nullopt;
-      authority = authority.substr(0, colon);
-    }
-    ep.host = std::string(authority);
-  }
+  // host_address(): a name or IPv4 as written (percent-decoded), an IPv6 without its brackets.
+  if (u.host_type() == urls::host_type::ipvfuture) return std::nullopt;
+  ep.host = u.host_address();
   if (ep.host.empty()) return std::nullopt;
-  ep.port = port.empty() ? (ep.tls ? "443" : "80") : std::string(port);
 
+  if (u.has_port()) {
+    // The grammar allows any run of digits (or none); a port is 1..65535.
+    auto port = u.port();
+    if (port.empty() || port.size() > 5) return std::nullopt;
+    int value = std::stoi(std::string(port));
+    if (value < 1 || value > 65535) return std::nullopt;
+    ep.port = std::string(port);
+  } else {
+    ep.port = ep.tls ? "443" : "80";
+  }
+
+  // After an authority the path is empty or starts with '/' (RFC 3986, path-abempty). Boost.URL
+  // 1.81 reads "http://host:8x" as port 8 and path "x": refuse that here.
+  auto path = u.encoded_path();
+  if (!path.empty() && path.front() != '/') return std::nullopt;
+
+  // The prefix every target gets, as written, without trailing slashes.
   std::string base(path);
   while (!base.empty() && base.back() == '/') base.pop_back();
   ep.base_path = base;
@@ -71,19 +58,8 @@ std::optional<transport::endpoint> parse_api_url(std::string_view url) {
 }
 
 std::string encode_path_segment(std::string_view segment) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(segment.size());
-  for (unsigned char c : segment) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 0x0F]);
-    }
-  }
-  return out;
+  // Upper-case hex digits (RFC 3986's recommendation, Boost.URL's default).
+  return urls::encode(segment, urls::unreserved_chars);
 }
 
 }  // namespace parley::detail

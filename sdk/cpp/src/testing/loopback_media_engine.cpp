@@ -1,9 +1,10 @@
 // loopback_media_engine: the fake engine. It keeps its state behind a mutex, since its observer
 // and callbacks may be used from any thread.
 
-#include <parley/media.hpp>
+#include <parley/testing/loopback_media_engine.hpp>
 
 #include <mutex>
+#include <optional>
 
 namespace parley {
 
