@@ -1,15 +1,10 @@
 #include "services/outbox_worker.hpp"
 
-#include "common/crypto.hpp"
 #include "common/log.hpp"
-
-#include <boost/json.hpp>
 
 #include <algorithm>
 
 namespace parley::services {
-
-namespace json = boost::json;
 
 namespace {
 
@@ -20,11 +15,6 @@ constexpr millis idle_poll_ms = 100;
 constexpr millis delivered_kept_ms = 3600'000;
 constexpr millis failed_kept_ms = 30LL * 24 * 3600'000;
 
-std::string str_of(const json::object& o, const char* k) {
-  auto p = o.if_contains(k);
-  return p && p->is_string() ? std::string(p->as_string()) : std::string();
-}
-
 const char* provider_of(const std::string& token_type, const store::app_settings& s) {
   if ((token_type == "apns" || token_type == "apns_voip") && s.push.apns) return "apns";
   if (token_type == "fcm" && s.push.fcm) return "fcm";
@@ -33,14 +23,6 @@ const char* provider_of(const std::string& token_type, const store::app_settings
 }
 
 }  // namespace
-
-std::string parley_signature(std::string_view secret, std::int64_t t_s, std::string_view body) {
-  auto t = std::to_string(t_s);
-  std::string signed_text;
-  signed_text.reserve(t.size() + 1 + body.size());
-  signed_text.append(t).append(".").append(body);
-  return "t=" + t + ",v1=" + crypto::hex(crypto::hmac_sha256(secret, signed_text));
-}
 
 millis retry_delay_ms(int attempts) {
   constexpr millis cap = 5 * 60 * 1000;
@@ -130,8 +112,8 @@ void outbox_worker::dispatch_webhook(store::outbox_entry e, const store::app_rec
   if (!app.settings.webhook_url) {
     // The app removed its URL: nowhere to retry to, so the entry fails now rather than being
     // tried for the whole give-up period (it can be retried by hand once a URL is set again).
-    give_up(in_flight{std::move(e), "webhook", {}, {}}, std::nullopt, "the app has no webhook_url",
-            now);
+    give_up(in_flight{std::move(e), "webhook", {}, {}, {}}, std::nullopt,
+            "the app has no webhook_url", now);
     return;
   }
   outbound::request req;
@@ -145,28 +127,28 @@ void outbox_worker::dispatch_webhook(store::outbox_entry e, const store::app_rec
       {"Parley-Event", e.event},
       {"Parley-Signature", parley_signature(app.settings.webhook_secret, now / 1000, req.body)}};
   auto tag = req.tag;
-  in_flight_.emplace(tag, in_flight{std::move(e), "webhook", {}, {}});
+  in_flight_.emplace(tag, in_flight{std::move(e), "webhook", {}, {}, {}});
   http_->start(std::move(req));
 }
 
 void outbox_worker::dispatch_push(store::outbox_entry e, const store::app_record& app, millis now) {
-  boost::system::error_code ec;
-  auto v = json::parse(e.payload, ec);
-  if (ec || !v.is_object()) {
+  auto job = push::decode_push_job(e.payload);
+  if (!job) {
     push_given_up(e, std::nullopt, "rejected", "rejected", false, now);
     return;
   }
-  const auto& p = v.as_object();
   push::push_message msg;
   msg.event_id = e.event_id;
-  msg.token_type = str_of(p, "token_type");
-  msg.token = str_of(p, "token");
-  msg.parley_json = str_of(p, "parley");
+  msg.user_id = job->user_id;
+  msg.token_type = job->token_type;
+  msg.token = job->token;
+  msg.parley_json = job->parley_json;
   msg.cancel = e.event == push_cancel_event;
-  if (auto iv = p.if_contains("is_video"); iv && iv->is_bool()) msg.is_video = iv->as_bool();
-  msg.title = str_of(p, "title");
-  msg.collapse_id = str_of(p, "call_id");
+  msg.is_video = job->is_video;
+  msg.title = job->title;
+  msg.collapse_id = job->call_id;
   msg.expires_at = e.give_up_at;
+  msg.created_at = e.created_at;
 
   const char* provider = provider_of(msg.token_type, app.settings);
   if (!provider) {
@@ -180,7 +162,7 @@ void outbox_worker::dispatch_push(store::outbox_entry e, const store::app_record
     return;
   }
 
-  in_flight f{std::move(e), provider, {}, {}};
+  in_flight f{std::move(e), provider, std::move(*job), {}, {}};
   result<outbound::request> req = fail(errc::internal, "no provider");
   if (f.provider == "apns") {
     const auto& a = *app.settings.push.apns;
@@ -206,26 +188,8 @@ void outbox_worker::dispatch_push(store::outbox_entry e, const store::app_record
     }
     req = fcm_.build(*f.fcm, config_.fcm_url, *token, msg, now);
   } else {
-    boost::system::error_code pec;
-    auto parley = json::parse(msg.parley_json, pec);
-    json::object body{{"event_id", f.entry.event_id},
-                      {"event", "push.send"},
-                      {"app_id", app.app_id},
-                      {"occurred_at", f.entry.created_at},
-                      {"data",
-                       {{"user_id", str_of(p, "user_id")},
-                        {"token_type", msg.token_type},
-                        {"token", msg.token},
-                        {"parley", pec ? json::value(nullptr) : parley}}}};
-    outbound::request r;
-    r.url = *app.settings.push.webhook_url;
-    r.body = json::serialize(body);
-    r.headers = {
-        {"Content-Type", "application/json"},
-        {"Parley-Event-Id", f.entry.event_id},
-        {"Parley-Event", "push.send"},
-        {"Parley-Signature", parley_signature(app.settings.webhook_secret, now / 1000, r.body)}};
-    req = std::move(r);
+    req = gateway_.build({*app.settings.push.webhook_url, app.settings.webhook_secret, app.app_id},
+                         msg, now);
   }
   if (!req) {
     metrics_.push_deliveries_total.add({f.provider, "rejected"});
@@ -273,19 +237,7 @@ void outbox_worker::on_push_response(in_flight f, const outbound::response& r, m
   } else if (f.provider == "fcm") {
     c = fcm_.classify(r);
   } else {
-    // The app's own gateway: 2xx delivered, 410 gone, 429/5xx/no answer again, else refused.
-    auto now_s = now / 1000;
-    std::optional<int> after;
-    if (auto h = r.header("retry-after")) after = push::parse_retry_after(*h, now_s);
-    if (r.status >= 200 && r.status < 300)
-      c = {push::push_outcome::delivered, std::nullopt, ""};
-    else if (r.status == 410)
-      c = {push::push_outcome::unregistered, std::nullopt, "Gone"};
-    else if (push::retryable_status(r.status))
-      c = {push::push_outcome::retry, after,
-           r.status ? "HTTP " + std::to_string(r.status) : r.error};
-    else
-      c = {push::push_outcome::rejected, std::nullopt, "HTTP " + std::to_string(r.status)};
+    c = gateway_.classify(r);
   }
   std::optional<int> status;
   if (r.status) status = r.status;
@@ -365,13 +317,8 @@ void outbox_worker::push_given_up(const store::outbox_entry& e, std::optional<in
   auto app = store_.find_app(e.app_id);
   if (app) r.add = composer_.push_failed(*app, e, reason, now);
   if (delete_token) {
-    boost::system::error_code ec;
-    auto v = json::parse(e.payload, ec);
-    if (!ec && v.is_object()) {
-      const auto& p = v.as_object();
-      r.remove_push_token = std::array<std::string, 3>{str_of(p, "user_id"),
-                                                       str_of(p, "token_type"), str_of(p, "token")};
-    }
+    if (auto job = push::decode_push_job(e.payload))
+      r.remove_push_token = std::array<std::string, 3>{job->user_id, job->token_type, job->token};
   }
   log::info("push_given_up", {{"event_id", e.event_id}, {"reason", reason}});
   finish(std::move(r));

@@ -9,6 +9,9 @@
 #include "services/outbox.hpp"
 #include "services/push/apns.hpp"
 #include "services/push/fcm.hpp"
+#include "services/push/gateway.hpp"
+#include "services/push/push_job.hpp"
+#include "services/push/signing.hpp"
 #include "store/store.hpp"
 
 #include <atomic>
@@ -33,8 +36,8 @@ struct outbox_worker_config {
   bool allow_private_outbound = false;
 };
 
-// "t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>"
-std::string parley_signature(std::string_view secret, std::int64_t t_s, std::string_view body);
+// "t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>" (services/push/signing.hpp).
+using push::parley_signature;
 
 // Retry delay after `attempts` failed attempts: 1 s doubling, at most 5 minutes.
 millis retry_delay_ms(int attempts);
@@ -59,6 +62,7 @@ class outbox_worker {
   struct in_flight {
     store::outbox_entry entry;
     std::string provider;  // metrics label: "webhook" for webhooks too
+    push::push_job job;    // pushes
     std::optional<push::apns_credentials> apns;
     std::optional<push::fcm_credentials> fcm;
   };
@@ -90,6 +94,7 @@ class outbox_worker {
   std::unique_ptr<outbound::http_client> http_;
   push::apns_client apns_;
   push::fcm_client fcm_;
+  push::gateway_client gateway_;
   std::map<std::uint64_t, in_flight> in_flight_;
   std::uint64_t next_tag_ = 1;
   millis next_gauges_at_ = 0;

@@ -1,8 +1,10 @@
 #pragma once
 // Shared by the push tests: keys made on the spot with OpenSSL, JWT checks done independently
-// of the code under test, and a small loopback HTTP/1.1 server with canned answers.
+// of the code under test, requests and answers as the HTTP client carries them, and a small
+// loopback HTTP/1.1 server with canned answers.
 
 #include "common/crypto.hpp"
+#include "outbound/http_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -152,6 +154,27 @@ inline bool verify_rs256(std::string_view jwt, EVP_PKEY* key) {
   auto parts = split_jwt(jwt);
   auto pub = public_only(key);
   return verify_sha256(pub.get(), parts.signing_input, parts.signature);
+}
+
+// ---- Requests and answers (outbound/http_client.hpp) ----------------------------------------
+
+// The value of a header of a request the code under test built, or "<missing>".
+inline std::string header_of(const outbound::request& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers)
+    if (k == name) return v;
+  return "<missing>";
+}
+
+// An answer as the HTTP client hands it back (header names lower case). Status 0 is a transport
+// failure, which the client reports as "could not connect".
+inline outbound::response answer(int status, std::string body = {},
+                                 outbound::header_list headers = {}) {
+  outbound::response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  if (status == 0) r.error = "could not connect";
+  return r;
 }
 
 // ---- Loopback HTTP/1.1 server ---------------------------------------------------------------
