@@ -21,7 +21,7 @@ import { validator } from './lib/openapi.mjs';
 import { CallUser, assertAck, callEvent, dial, expectEnded } from './lib/calls.mjs';
 import { startOutbound, keyFingerprint, makeApnsKey, pemSecretLines } from './lib/standins/env.mjs';
 import { WebhookReceiver } from './lib/standins/webhook_receiver.mjs';
-import { randomHex, sleep } from './lib/standins/common.mjs';
+import { eventually, randomHex, sleep } from './lib/standins/common.mjs';
 
 let out; // stand-ins
 let rx; // the apps' webhook receiver (webhook_url)
@@ -119,16 +119,6 @@ async function tokensOf(appName, userId) {
   const r = await api.platform(server.apps[appName]).listPushTokens(userId);
   assertStatus(r, 200);
   return r.body.push_tokens.map((t) => `${t.type}/${t.token}`).sort();
-}
-
-async function eventually(fn, timeoutMs, what) {
-  const end = Date.now() + ms(timeoutMs);
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`no ${what} within ${ms(timeoutMs)} ms`);
-    await sleep(200);
-  }
 }
 
 /** Nothing the tests know as a secret (tokens, keys, webhook secrets, PEM lines) is in the record. */
@@ -409,7 +399,7 @@ test('dead tokens (APNs 410 and BadDeviceToken, FCM UNREGISTERED) are deleted an
   await eventually(async () => {
     const t = await tokensOf('a', hal.id);
     return t.length === 1 && t[0] === `apns_voip/${alive}`;
-  }, 10000, 'deletion of the dead tokens');
+  }, ms(10000), 'deletion of the dead tokens');
 
   for (const [type, token] of [['apns_voip', dead410], ['apns', badDev], ['fcm', fcmDead]]) {
     const ev = await eventOf('a', 'push.failed', (d) => d.token === token);
@@ -451,7 +441,7 @@ test('push gateway (push.webhook): signed push.send with {user_id, token_type, t
     assertIncoming(b.data.parley, { appName: 'w', call, caller: ivy }, `push.send ${type}`);
     assertNoSecrets(rec, 'push.send');
   }
-  await eventually(async () => (await tokensOf('w', jon.id)).length === 2, 10000, 'deletion of the gateway-410 token');
+  await eventually(async () => (await tokensOf('w', jon.id)).length === 2, ms(10000), 'deletion of the gateway-410 token');
   const failed = await eventOf('w', 'push.failed', (d) => d.token === gone);
   assert.deepEqual(failed.body.data, { call_id: call.call_id, user_id: jon.id, token_type: 'apns', token: gone, reason: 'unregistered' });
 

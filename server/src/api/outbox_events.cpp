@@ -2,6 +2,7 @@
 
 #include "api/json_codec.hpp"
 #include "common/crypto.hpp"
+#include "services/push/push_job.hpp"
 
 #include <boost/json.hpp>
 
@@ -36,8 +37,8 @@ void add_webhook(std::vector<store::outbox_entry>& out, const store::app_record&
   out.push_back(std::move(e));
 }
 
-// One push per token. The payload keeps what the delivery thread needs besides the `parley`
-// object: whom it is for, and the text of an alert.
+// One push per token. The payload, a push_job, keeps what the delivery thread needs besides the
+// `parley` object: whom it is for, and the text of an alert.
 void add_pushes(std::vector<store::outbox_entry>& out, const store::app_record& app,
                 const store::call_record& call, const char* event, const json::object& parley,
                 const std::string& title, const std::vector<store::push_token_record>& tokens,
@@ -52,13 +53,8 @@ void add_pushes(std::vector<store::outbox_entry>& out, const store::app_record& 
     // The cancel of a call waits for its incoming push to the same token.
     e.order_key = call.call_id + '\n' + t.type + '\n' + t.token;
     e.event = event;
-    e.payload = json::serialize(json::object{{"user_id", call.callee_id},
-                                             {"call_id", call.call_id},
-                                             {"token_type", t.type},
-                                             {"token", t.token},
-                                             {"is_video", call.is_video},
-                                             {"title", title},
-                                             {"parley", parley_text}});
+    e.payload = services::push::encode_push_job(
+        {call.callee_id, call.call_id, t.type, t.token, call.is_video, title, parley_text});
     e.created_at = now;
     e.next_attempt_at = now;
     e.give_up_at = give_up_at;
@@ -129,14 +125,13 @@ std::vector<store::outbox_entry> outbox_events::push_failed(const store::app_rec
                                                             const store::outbox_entry& push,
                                                             const std::string& reason, millis now) {
   std::vector<store::outbox_entry> out;
-  boost::system::error_code ec;
-  auto v = json::parse(push.payload, ec);
-  if (ec || !v.is_object()) return out;
-  const auto& p = v.as_object();
-  json::object data;
-  for (const char* k : {"call_id", "user_id", "token_type", "token"})
-    if (auto x = p.if_contains(k)) data[k] = *x;
-  data["reason"] = reason;
+  auto job = services::push::decode_push_job(push.payload);
+  if (!job) return out;
+  json::object data{{"call_id", job->call_id},
+                    {"user_id", job->user_id},
+                    {"token_type", job->token_type},
+                    {"token", job->token},
+                    {"reason", reason}};
   add_webhook(out, app, "push.failed", std::move(data), {}, now, webhook_give_up_ms_);
   return out;
 }

@@ -42,7 +42,8 @@ int serve(const serve_config& cfg) {
   // Calls a previous process left unfinished cannot be carried: their connections are gone.
   calls.recover(now_ms());
   // Webhooks and pushes, including what a previous process left undelivered.
-  services::outbox_worker deliveries(*st, outbox, stats, cfg.outbox);
+  outbound::http_client outbound_http(services::outbound_options(cfg.outbox));
+  services::outbox_worker deliveries(*st, outbox, stats, cfg.outbox, outbound_http);
   deliveries.start();
 
   api::api_config api_cfg;

@@ -56,22 +56,35 @@ struct client_options {
   address_policy policy;  // which addresses transfers may connect to
 };
 
-class http_client {
+// What the users of outbound HTTP (the delivery thread, the FCM token fetch) need from it.
+// http_client below is the real one; tests put a scripted one in its place. Same threading:
+// one thread drives it; only wake() may be called from other threads.
+class http_transport {
+ public:
+  virtual ~http_transport() = default;
+
+  // Queues a transfer; it runs inside poll().
+  virtual void start(request r) = 0;
+  // Runs transfers for at most `wait` (returning sooner when one finishes or wake() is called)
+  // and returns the finished ones.
+  virtual std::vector<response> poll(std::chrono::milliseconds wait) = 0;
+  // Runs one request to completion on the calling thread (used for OAuth token fetches).
+  virtual response perform(const request& r) = 0;
+  // Makes a poll() in progress return early. Thread-safe.
+  virtual void wake() = 0;
+};
+
+class http_client final : public http_transport {
  public:
   explicit http_client(client_options options);
-  ~http_client();
+  ~http_client() override;
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;
 
-  // Queues a transfer; it runs inside poll().
-  void start(request r);
-  // Runs transfers for at most `wait` (returning sooner when one finishes or wake() is called)
-  // and returns the finished ones.
-  std::vector<response> poll(std::chrono::milliseconds wait);
-  // Runs one request to completion on the calling thread (used for OAuth token fetches).
-  response perform(const request& r);
-  // Makes a poll() in progress return early. Thread-safe.
-  void wake();
+  void start(request r) override;
+  std::vector<response> poll(std::chrono::milliseconds wait) override;
+  response perform(const request& r) override;
+  void wake() override;
   std::size_t in_flight() const;
 
  private:

@@ -1,45 +1,49 @@
 #include "services/outbox_worker.hpp"
 
-#include "common/crypto.hpp"
 #include "common/log.hpp"
-
-#include <boost/json.hpp>
 
 #include <algorithm>
 
 namespace parley::services {
-
-namespace json = boost::json;
 
 namespace {
 
 // An entry taken by this process is not taken again for this long; a crash leaves it to the
 // next process (which releases every lease at start).
 constexpr millis lease_ms = 120'000;
-constexpr millis idle_poll_ms = 100;
+constexpr std::chrono::milliseconds idle_poll{100};
 constexpr millis delivered_kept_ms = 3600'000;
 constexpr millis failed_kept_ms = 30LL * 24 * 3600'000;
 
-std::string str_of(const json::object& o, const char* k) {
-  auto p = o.if_contains(k);
-  return p && p->is_string() ? std::string(p->as_string()) : std::string();
+std::string http_error(const outbound::response& r) {
+  return r.status ? "HTTP " + std::to_string(r.status) : r.error;
 }
 
-const char* provider_of(const std::string& token_type, const store::app_settings& s) {
-  if ((token_type == "apns" || token_type == "apns_voip") && s.push.apns) return "apns";
-  if (token_type == "fcm" && s.push.fcm) return "fcm";
-  if (s.push.webhook_url) return "webhook";
-  return nullptr;
+// The one push of an outbox entry, as the providers take it.
+push::push_message message_of(const store::outbox_entry& e, const push::push_job& job) {
+  push::push_message msg;
+  msg.event_id = e.event_id;
+  msg.user_id = job.user_id;
+  msg.token_type = job.token_type;
+  msg.token = job.token;
+  msg.parley_json = job.parley_json;
+  msg.cancel = e.event == push_cancel_event;
+  msg.is_video = job.is_video;
+  msg.title = job.title;
+  msg.collapse_id = job.call_id;
+  msg.expires_at = e.give_up_at;
+  msg.created_at = e.created_at;
+  return msg;
 }
 
 }  // namespace
 
-std::string parley_signature(std::string_view secret, std::int64_t t_s, std::string_view body) {
-  auto t = std::to_string(t_s);
-  std::string signed_text;
-  signed_text.reserve(t.size() + 1 + body.size());
-  signed_text.append(t).append(".").append(body);
-  return "t=" + t + ",v1=" + crypto::hex(crypto::hmac_sha256(secret, signed_text));
+outbound::client_options outbound_options(const outbox_worker_config& config) {
+  outbound::client_options o;
+  o.ca_file = config.ca_file;
+  o.max_in_flight = static_cast<std::size_t>(config.max_in_flight);
+  o.policy.allow_private = config.allow_private_outbound;
+  return o;
 }
 
 millis retry_delay_ms(int attempts) {
@@ -50,17 +54,30 @@ millis retry_delay_ms(int attempts) {
 }
 
 outbox_worker::outbox_worker(store::store& st, outbox_composer& composer, metrics& m,
-                             outbox_worker_config config)
-    : store_(st), composer_(composer), metrics_(m), config_(std::move(config)) {
-  outbound::client_options o;
-  o.ca_file = config_.ca_file;
-  o.max_in_flight = static_cast<std::size_t>(config_.max_in_flight);
-  o.policy.allow_private = config_.allow_private_outbound;
-  http_ = std::make_unique<outbound::http_client>(o);
-}
+                             outbox_worker_config config, outbound::http_transport& http,
+                             clock_fn clock)
+    : store_(st),
+      composer_(composer),
+      metrics_(m),
+      http_(http),
+      config_(std::move(config)),
+      clock_(std::move(clock)) {}
 
 outbox_worker::~outbox_worker() {
   stop();
+}
+
+const char* outbox_worker::label(receiver r) {
+  switch (r) {
+    case receiver::apns:
+      return "apns";
+    case receiver::fcm:
+      return "fcm";
+    case receiver::webhook:
+    case receiver::gateway:
+      break;
+  }
+  return "webhook";
 }
 
 void outbox_worker::start() {
@@ -73,44 +90,56 @@ void outbox_worker::stop(std::chrono::milliseconds grace) {
   if (!thread_.joinable()) return;
   grace_ = grace;
   stopping_ = true;
-  http_->wake();
+  http_.wake();
   thread_.join();
 }
 
 void outbox_worker::wake() {
-  http_->wake();
+  http_.wake();
 }
 
 void outbox_worker::run() {
   millis stop_by = 0;
   while (true) {
-    millis now = now_ms();
+    bool take_due = true;
     if (stopping_) {
+      millis now = clock_();
       if (stop_by == 0) stop_by = now + grace_.count();
       if (in_flight_.empty() || now >= stop_by) break;
-    } else if (static_cast<int>(in_flight_.size()) < config_.max_in_flight) {
-      auto room = config_.max_in_flight - static_cast<int>(in_flight_.size());
-      auto due = store_.claim_due_outbox(now, now + lease_ms, room);
-      if (due) {
-        for (auto& e : *due) dispatch(std::move(e), now);
-      } else {
-        log::error("outbox_claim_failed", {{"message", due.error().message}});
-      }
+      take_due = false;
     }
-    if (now >= next_gauges_at_) refresh_gauges(now);
-    auto done = http_->poll(std::chrono::milliseconds(idle_poll_ms));
-    now = now_ms();
-    for (const auto& r : done) on_response(r, now);
+    pass(take_due, idle_poll);
   }
   // Whatever is still in flight keeps its lease and is released by the next process.
   in_flight_.clear();
+}
+
+void outbox_worker::run_once(std::chrono::milliseconds wait) {
+  pass(true, wait);
+}
+
+void outbox_worker::pass(bool take_due, std::chrono::milliseconds wait) {
+  millis now = clock_();
+  if (take_due && static_cast<int>(in_flight_.size()) < config_.max_in_flight) {
+    auto room = config_.max_in_flight - static_cast<int>(in_flight_.size());
+    auto due = store_.claim_due_outbox(now, now + lease_ms, room);
+    if (due) {
+      for (auto& e : *due) dispatch(std::move(e), now);
+    } else {
+      log::error("outbox_claim_failed", {{"message", due.error().message}});
+    }
+  }
+  if (now >= next_gauges_at_) refresh_gauges(now);
+  auto done = http_.poll(wait);
+  now = clock_();
+  for (const auto& r : done) on_response(r, now);
 }
 
 void outbox_worker::dispatch(store::outbox_entry e, millis now) {
   auto app = store_.find_app(e.app_id);
   if (!app) {
     // The app was deleted (its entries go with it) or the store is down: try later.
-    in_flight f{std::move(e), "webhook", {}, {}};
+    in_flight f{std::move(e), receiver::webhook, {}, {}, {}};
     retry_or_give_up(std::move(f), std::nullopt, "app unavailable", std::nullopt, now);
     return;
   }
@@ -123,15 +152,15 @@ void outbox_worker::dispatch(store::outbox_entry e, millis now) {
 void outbox_worker::dispatch_webhook(store::outbox_entry e, const store::app_record& app,
                                      millis now) {
   if (now >= e.give_up_at) {
-    in_flight f{std::move(e), "webhook", {}, {}};
+    in_flight f{std::move(e), receiver::webhook, {}, {}, {}};
     retry_or_give_up(std::move(f), std::nullopt, "gave up", std::nullopt, now);
     return;
   }
   if (!app.settings.webhook_url) {
     // The app removed its URL: nowhere to retry to, so the entry fails now rather than being
     // tried for the whole give-up period (it can be retried by hand once a URL is set again).
-    give_up(in_flight{std::move(e), "webhook", {}, {}}, std::nullopt, "the app has no webhook_url",
-            now);
+    give_up(in_flight{std::move(e), receiver::webhook, {}, {}, {}}, std::nullopt,
+            "the app has no webhook_url", now);
     return;
   }
   outbound::request req;
@@ -145,98 +174,84 @@ void outbox_worker::dispatch_webhook(store::outbox_entry e, const store::app_rec
       {"Parley-Event", e.event},
       {"Parley-Signature", parley_signature(app.settings.webhook_secret, now / 1000, req.body)}};
   auto tag = req.tag;
-  in_flight_.emplace(tag, in_flight{std::move(e), "webhook", {}, {}});
-  http_->start(std::move(req));
+  in_flight_.emplace(tag, in_flight{std::move(e), receiver::webhook, {}, {}, {}});
+  http_.start(std::move(req));
 }
 
 void outbox_worker::dispatch_push(store::outbox_entry e, const store::app_record& app, millis now) {
-  boost::system::error_code ec;
-  auto v = json::parse(e.payload, ec);
-  if (ec || !v.is_object()) {
-    push_given_up(e, std::nullopt, "rejected", "rejected", false, now);
+  auto job = push::decode_push_job(e.payload);
+  if (!job) {
+    push_given_up(e, std::nullopt, "rejected", "rejected", std::nullopt, now);
     return;
   }
-  const auto& p = v.as_object();
-  push::push_message msg;
-  msg.event_id = e.event_id;
-  msg.token_type = str_of(p, "token_type");
-  msg.token = str_of(p, "token");
-  msg.parley_json = str_of(p, "parley");
-  msg.cancel = e.event == push_cancel_event;
-  if (auto iv = p.if_contains("is_video"); iv && iv->is_bool()) msg.is_video = iv->as_bool();
-  msg.title = str_of(p, "title");
-  msg.collapse_id = str_of(p, "call_id");
-  msg.expires_at = e.give_up_at;
-
-  const char* provider = provider_of(msg.token_type, app.settings);
-  if (!provider) {
+  // Which provider: APNs or FCM for their token types when the app configured them, else the
+  // app's own gateway for any token.
+  const auto& s = app.settings;
+  std::optional<receiver> to;
+  if ((job->token_type == "apns" || job->token_type == "apns_voip") && s.push.apns)
+    to = receiver::apns;
+  else if (job->token_type == "fcm" && s.push.fcm)
+    to = receiver::fcm;
+  else if (s.push.webhook_url)
+    to = receiver::gateway;
+  if (!to) {
     metrics_.push_deliveries_total.add({"none", "not_configured"});
-    push_given_up(e, std::nullopt, "not_configured", "", false, now);
+    push_given_up(e, std::nullopt, "not_configured", "", std::nullopt, now);
     return;
   }
   if (now >= e.give_up_at) {
-    push_given_up(e, std::nullopt, "expired", "expired", false, now);
-    metrics_.push_deliveries_total.add({provider, "expired"});
+    push_given_up(e, std::nullopt, "expired", "expired", std::nullopt, now);
+    metrics_.push_deliveries_total.add({label(*to), "expired"});
     return;
   }
 
-  in_flight f{std::move(e), provider, {}, {}};
+  auto msg = message_of(e, *job);
+  in_flight f{std::move(e), *to, std::move(*job), {}, {}};
   result<outbound::request> req = fail(errc::internal, "no provider");
-  if (f.provider == "apns") {
-    const auto& a = *app.settings.push.apns;
-    f.apns = push::apns_credentials{a.private_key, a.key_id, a.team_id, a.bundle_id, a.sandbox};
-    req = apns_.build(*f.apns, a.sandbox ? config_.apns_sandbox_url : config_.apns_url, msg, now);
-  } else if (f.provider == "fcm") {
-    const auto& c = *app.settings.push.fcm;
-    f.fcm = push::fcm_credentials{
-        c.project_id, c.client_email, c.private_key_id, c.private_key,
-        c.token_uri.empty() ? "https://oauth2.googleapis.com/token" : c.token_uri};
-    // Blocks this thread for one token request an hour per service account.
-    auto token = fcm_.access_token(*http_, *f.fcm, config_.fcm_oauth_url, now);
-    if (!token) {
-      if (token.error().code == errc::unavailable) {
-        retry_or_give_up(std::move(f), std::nullopt, "oauth: " + token.error().message,
-                         std::nullopt, now);
-      } else {
-        metrics_.push_deliveries_total.add({"fcm", "rejected"});
-        push_given_up(f.entry, std::nullopt, "rejected", "oauth: " + token.error().message, false,
-                      now);
-      }
-      return;
+  switch (f.to) {
+    case receiver::apns: {
+      const auto& a = *s.push.apns;
+      f.apns = push::apns_credentials{a.private_key, a.key_id, a.team_id, a.bundle_id, a.sandbox};
+      req = apns_.build(*f.apns, a.sandbox ? config_.apns_sandbox_url : config_.apns_url, msg, now);
+      break;
     }
-    req = fcm_.build(*f.fcm, config_.fcm_url, *token, msg, now);
-  } else {
-    boost::system::error_code pec;
-    auto parley = json::parse(msg.parley_json, pec);
-    json::object body{{"event_id", f.entry.event_id},
-                      {"event", "push.send"},
-                      {"app_id", app.app_id},
-                      {"occurred_at", f.entry.created_at},
-                      {"data",
-                       {{"user_id", str_of(p, "user_id")},
-                        {"token_type", msg.token_type},
-                        {"token", msg.token},
-                        {"parley", pec ? json::value(nullptr) : parley}}}};
-    outbound::request r;
-    r.url = *app.settings.push.webhook_url;
-    r.body = json::serialize(body);
-    r.headers = {
-        {"Content-Type", "application/json"},
-        {"Parley-Event-Id", f.entry.event_id},
-        {"Parley-Event", "push.send"},
-        {"Parley-Signature", parley_signature(app.settings.webhook_secret, now / 1000, r.body)}};
-    req = std::move(r);
+    case receiver::fcm: {
+      const auto& c = *s.push.fcm;
+      f.fcm = push::fcm_credentials{
+          c.project_id, c.client_email, c.private_key_id, c.private_key,
+          c.token_uri.empty() ? "https://oauth2.googleapis.com/token" : c.token_uri};
+      // Blocks this thread for one token request an hour per service account.
+      auto token = fcm_.access_token(http_, *f.fcm, config_.fcm_oauth_url, now);
+      if (!token) {
+        if (token.error().code == errc::unavailable) {
+          retry_or_give_up(std::move(f), std::nullopt, "oauth: " + token.error().message,
+                           std::nullopt, now);
+        } else {
+          metrics_.push_deliveries_total.add({"fcm", "rejected"});
+          push_given_up(f.entry, std::nullopt, "rejected", "oauth: " + token.error().message,
+                        std::nullopt, now);
+        }
+        return;
+      }
+      req = fcm_.build(*f.fcm, config_.fcm_url, *token, msg, now);
+      break;
+    }
+    case receiver::gateway:
+      req = gateway_.build({*s.push.webhook_url, s.webhook_secret, app.app_id}, msg, now);
+      break;
+    case receiver::webhook:
+      break;
   }
   if (!req) {
-    metrics_.push_deliveries_total.add({f.provider, "rejected"});
-    push_given_up(f.entry, std::nullopt, "rejected", req.error().message, false, now);
+    metrics_.push_deliveries_total.add({label(f.to), "rejected"});
+    push_given_up(f.entry, std::nullopt, "rejected", req.error().message, std::nullopt, now);
     return;
   }
   req->tag = next_tag_++;
   req->timeout = config_.request_timeout;
   auto tag = req->tag;
   in_flight_.emplace(tag, std::move(f));
-  http_->start(std::move(*req));
+  http_.start(std::move(*req));
 }
 
 void outbox_worker::on_response(const outbound::response& r, millis now) {
@@ -247,7 +262,7 @@ void outbox_worker::on_response(const outbound::response& r, millis now) {
   // The app sees r.error (generic); what libcurl said is for the operator only.
   if (r.status == 0)
     log::warn("outbound_failed",
-              {{"event_id", f.entry.event_id}, {"provider", f.provider}, {"detail", r.detail}});
+              {{"event_id", f.entry.event_id}, {"provider", label(f.to)}, {"detail", r.detail}});
   if (f.entry.kind == store::outbox_kind::webhook)
     on_webhook_response(std::move(f), r, now);
   else
@@ -262,55 +277,46 @@ void outbox_worker::on_webhook_response(in_flight f, const outbound::response& r
     delivered(std::move(f.entry), status, now);
     return;
   }
-  std::string error = r.status ? "HTTP " + std::to_string(r.status) : r.error;
-  retry_or_give_up(std::move(f), status, std::move(error), std::nullopt, now);
+  retry_or_give_up(std::move(f), status, http_error(r), std::nullopt, now);
 }
 
 void outbox_worker::on_push_response(in_flight f, const outbound::response& r, millis now) {
   push::classified c;
-  if (f.provider == "apns") {
-    c = apns_.classify(r);
-  } else if (f.provider == "fcm") {
-    c = fcm_.classify(r);
-  } else {
-    // The app's own gateway: 2xx delivered, 410 gone, 429/5xx/no answer again, else refused.
-    auto now_s = now / 1000;
-    std::optional<int> after;
-    if (auto h = r.header("retry-after")) after = push::parse_retry_after(*h, now_s);
-    if (r.status >= 200 && r.status < 300)
-      c = {push::push_outcome::delivered, std::nullopt, ""};
-    else if (r.status == 410)
-      c = {push::push_outcome::unregistered, std::nullopt, "Gone"};
-    else if (push::retryable_status(r.status))
-      c = {push::push_outcome::retry, after,
-           r.status ? "HTTP " + std::to_string(r.status) : r.error};
-    else
-      c = {push::push_outcome::rejected, std::nullopt, "HTTP " + std::to_string(r.status)};
+  switch (f.to) {
+    case receiver::apns:
+      c = apns_.classify(r);
+      break;
+    case receiver::fcm:
+      c = fcm_.classify(r);
+      break;
+    case receiver::gateway:
+    case receiver::webhook:
+      c = gateway_.classify(r);
+      break;
   }
   std::optional<int> status;
   if (r.status) status = r.status;
   switch (c.outcome) {
     case push::push_outcome::delivered:
-      metrics_.push_deliveries_total.add({f.provider, "delivered"});
+      metrics_.push_deliveries_total.add({label(f.to), "delivered"});
       delivered(std::move(f.entry), status, now);
       return;
     case push::push_outcome::unregistered:
-      metrics_.push_deliveries_total.add({f.provider, "unregistered"});
-      push_given_up(f.entry, status, "unregistered", c.reason, true, now);
+      metrics_.push_deliveries_total.add({label(f.to), "unregistered"});
+      push_given_up(f.entry, status, "unregistered", c.reason,
+                    token_key{f.job.user_id, f.job.token_type, f.job.token}, now);
       return;
     case push::push_outcome::reauthenticate:
       if (f.apns) apns_.invalidate(*f.apns);
       if (f.fcm) fcm_.invalidate(*f.fcm);
       [[fallthrough]];
     case push::push_outcome::retry:
-      retry_or_give_up(
-          std::move(f), status,
-          c.reason.empty() ? (r.status ? "HTTP " + std::to_string(r.status) : r.error) : c.reason,
-          c.retry_after_s, now);
+      retry_or_give_up(std::move(f), status, c.reason.empty() ? http_error(r) : c.reason,
+                       c.retry_after_s, now);
       return;
     case push::push_outcome::rejected:
-      metrics_.push_deliveries_total.add({f.provider, "rejected"});
-      push_given_up(f.entry, status, "rejected", c.reason, false, now);
+      metrics_.push_deliveries_total.add({label(f.to), "rejected"});
+      push_given_up(f.entry, status, "rejected", c.reason, std::nullopt, now);
       return;
   }
 }
@@ -318,6 +324,8 @@ void outbox_worker::on_push_response(in_flight f, const outbound::response& r, m
 void outbox_worker::retry_or_give_up(in_flight f, std::optional<int> status, std::string error,
                                      std::optional<int> retry_after_s, millis now) {
   auto& e = f.entry;
+  // Backoff doubles per attempt; a Retry-After longer than that is honoured. When the next try
+  // would come after the give-up time, the entry ends now instead.
   millis delay = retry_delay_ms(e.attempts + 1);
   if (retry_after_s) delay = std::max<millis>(delay, *retry_after_s * 1000LL);
   if (now + delay > e.give_up_at) {
@@ -328,7 +336,7 @@ void outbox_worker::retry_or_give_up(in_flight f, std::optional<int> status, std
   if (e.kind == store::outbox_kind::webhook)
     metrics_.webhook_deliveries_total.add({"retried"});
   else
-    metrics_.push_deliveries_total.add({f.provider, "retried"});
+    metrics_.push_deliveries_total.add({label(f.to), "retried"});
   e.last_status = status;
   e.last_error = std::move(error);
   e.next_attempt_at = now + delay;
@@ -347,14 +355,14 @@ void outbox_worker::give_up(in_flight f, std::optional<int> status, std::string 
     log::warn("webhook_failed", {{"event_id", e.event_id}, {"attempts", e.attempts}});
     finish({std::move(e), {}, std::nullopt});
   } else {
-    metrics_.push_deliveries_total.add({f.provider, "expired"});
-    push_given_up(e, status, "expired", error, false, now);
+    metrics_.push_deliveries_total.add({label(f.to), "expired"});
+    push_given_up(e, status, "expired", error, std::nullopt, now);
   }
 }
 
 void outbox_worker::push_given_up(const store::outbox_entry& e, std::optional<int> status,
                                   const std::string& reason, const std::string& detail,
-                                  bool delete_token, millis now) {
+                                  std::optional<token_key> remove_token, millis now) {
   store::delivery_result r;
   r.entry = e;
   r.entry.state = store::delivery_state::failed;
@@ -364,15 +372,7 @@ void outbox_worker::push_given_up(const store::outbox_entry& e, std::optional<in
   r.entry.next_attempt_at = now;
   auto app = store_.find_app(e.app_id);
   if (app) r.add = composer_.push_failed(*app, e, reason, now);
-  if (delete_token) {
-    boost::system::error_code ec;
-    auto v = json::parse(e.payload, ec);
-    if (!ec && v.is_object()) {
-      const auto& p = v.as_object();
-      r.remove_push_token = std::array<std::string, 3>{str_of(p, "user_id"),
-                                                       str_of(p, "token_type"), str_of(p, "token")};
-    }
-  }
+  r.remove_push_token = std::move(remove_token);
   log::info("push_given_up", {{"event_id", e.event_id}, {"reason", reason}});
   finish(std::move(r));
 }

@@ -44,14 +44,8 @@ class apns_test : public ::testing::Test {
     return *r;
   }
 
-  static std::string header(const outbound::request& r, std::string_view name) {
-    for (const auto& [k, v] : r.headers)
-      if (k == name) return v;
-    return "<missing>";
-  }
-
   static std::string jwt_of(const outbound::request& r) {
-    auto auth = header(r, "authorization");
+    auto auth = header_of(r, "authorization");
     EXPECT_EQ(auth.rfind("bearer ", 0), 0u);
     return auth.substr(7);
   }
@@ -70,12 +64,12 @@ TEST_F(apns_test, voip_incoming_call) {
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, "https://apns.example/3/device/a1b2c3d4");
   EXPECT_TRUE(r.require_http2);
-  EXPECT_EQ(header(r, "apns-topic"), "com.example.app.voip");
-  EXPECT_EQ(header(r, "apns-push-type"), "voip");
-  EXPECT_EQ(header(r, "apns-priority"), "10");
-  EXPECT_EQ(header(r, "apns-expiration"), std::to_string((t0 + 45'500) / 1000));
-  EXPECT_EQ(header(r, "apns-collapse-id"), "c1");
-  EXPECT_EQ(header(r, "apns-id"), "0b8e3c0e-3f4c-4c7e-9d7a-2f1b6a1c5d3e");
+  EXPECT_EQ(header_of(r, "apns-topic"), "com.example.app.voip");
+  EXPECT_EQ(header_of(r, "apns-push-type"), "voip");
+  EXPECT_EQ(header_of(r, "apns-priority"), "10");
+  EXPECT_EQ(header_of(r, "apns-expiration"), std::to_string((t0 + 45'500) / 1000));
+  EXPECT_EQ(header_of(r, "apns-collapse-id"), "c1");
+  EXPECT_EQ(header_of(r, "apns-id"), "0b8e3c0e-3f4c-4c7e-9d7a-2f1b6a1c5d3e");
   EXPECT_EQ(json(r.body), (boost::json::object{{"parley", json(parley_incoming)}}));
   EXPECT_TRUE(verify_es256(jwt_of(r), key_.get()));
   auto claims = split_jwt(jwt_of(r)).claims;
@@ -86,18 +80,18 @@ TEST_F(apns_test, voip_incoming_call) {
 
 TEST_F(apns_test, voip_cancel_is_voip_at_priority_10) {
   auto r = build(message("apns_voip", true));
-  EXPECT_EQ(header(r, "apns-topic"), "com.example.app.voip");
-  EXPECT_EQ(header(r, "apns-push-type"), "voip");
-  EXPECT_EQ(header(r, "apns-priority"), "10");
+  EXPECT_EQ(header_of(r, "apns-topic"), "com.example.app.voip");
+  EXPECT_EQ(header_of(r, "apns-push-type"), "voip");
+  EXPECT_EQ(header_of(r, "apns-priority"), "10");
   EXPECT_EQ(json(r.body), (boost::json::object{{"parley", json(parley_cancel)}}));
 }
 
 TEST_F(apns_test, alert_incoming_call) {
   auto r = build(message("apns", false));
-  EXPECT_EQ(header(r, "apns-topic"), "com.example.app");
-  EXPECT_EQ(header(r, "apns-push-type"), "alert");
-  EXPECT_EQ(header(r, "apns-priority"), "10");
-  EXPECT_EQ(header(r, "apns-collapse-id"), "c1");
+  EXPECT_EQ(header_of(r, "apns-topic"), "com.example.app");
+  EXPECT_EQ(header_of(r, "apns-push-type"), "alert");
+  EXPECT_EQ(header_of(r, "apns-priority"), "10");
+  EXPECT_EQ(header_of(r, "apns-collapse-id"), "c1");
   EXPECT_EQ(json(r.body),
             json(std::string(R"({"aps":{"alert":{"title":"Alice","body":"Incoming call"},)") +
                  R"("sound":"default"},"parley":)" + parley_incoming + "}"));
@@ -112,10 +106,10 @@ TEST_F(apns_test, alert_incoming_video_call) {
 
 TEST_F(apns_test, background_cancel_on_plain_token) {
   auto r = build(message("apns", true));
-  EXPECT_EQ(header(r, "apns-topic"), "com.example.app");
-  EXPECT_EQ(header(r, "apns-push-type"), "background");
-  EXPECT_EQ(header(r, "apns-priority"), "5");
-  EXPECT_EQ(header(r, "apns-expiration"), std::to_string((t0 + 45'500) / 1000));
+  EXPECT_EQ(header_of(r, "apns-topic"), "com.example.app");
+  EXPECT_EQ(header_of(r, "apns-push-type"), "background");
+  EXPECT_EQ(header_of(r, "apns-priority"), "5");
+  EXPECT_EQ(header_of(r, "apns-expiration"), std::to_string((t0 + 45'500) / 1000));
   EXPECT_EQ(json(r.body),
             json(std::string(R"({"aps":{"content-available":1},"parley":)") + parley_cancel + "}"));
 }
@@ -131,7 +125,7 @@ TEST_F(apns_test, token_is_percent_encoded_into_one_path_segment) {
 TEST_F(apns_test, non_uuid_event_id_sends_no_apns_id) {
   auto m = message("apns", false);
   m.event_id = "outbox-17";
-  EXPECT_EQ(header(build(m), "apns-id"), "<missing>");
+  EXPECT_EQ(header_of(build(m), "apns-id"), "<missing>");
 }
 
 TEST_F(apns_test, fcm_token_and_bad_key_are_refused) {
@@ -185,15 +179,6 @@ TEST_F(apns_test, each_key_has_its_own_jwt) {
   EXPECT_EQ(jwt_of(build(m, t0 + 3'000)), first);
 }
 
-outbound::response answer(int status, std::string body = {}, outbound::header_list headers = {}) {
-  outbound::response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.headers = std::move(headers);
-  if (status == 0) r.error = "Connection refused";
-  return r;
-}
-
 TEST_F(apns_test, classify_each_answer) {
   struct row {
     outbound::response r;
@@ -218,7 +203,7 @@ TEST_F(apns_test, classify_each_answer) {
       {answer(500, R"({"reason":"InternalServerError"})"), push_outcome::retry,
        "InternalServerError"},
       {answer(503, "not json"), push_outcome::retry, "HTTP 503"},
-      {answer(0), push_outcome::retry, "Connection refused"},
+      {answer(0), push_outcome::retry, "could not connect"},
   };
   for (const auto& [r, outcome, reason] : rows) {
     auto c = client_.classify(r);

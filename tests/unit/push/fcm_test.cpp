@@ -38,12 +38,6 @@ push_message message() {
   return m;
 }
 
-std::string header(const outbound::request& r, std::string_view name) {
-  for (const auto& [k, v] : r.headers)
-    if (k == name) return v;
-  return "<missing>";
-}
-
 TEST(fcm, build_wraps_the_parley_object_as_a_data_string) {
   fcm_client client;
   auto r = client.build(credentials(), "https://fcm.example/", "ya29.token", message(), t0);
@@ -51,8 +45,8 @@ TEST(fcm, build_wraps_the_parley_object_as_a_data_string) {
   EXPECT_EQ(r->method, "POST");
   EXPECT_EQ(r->url, "https://fcm.example/v1/projects/my-project/messages:send");
   EXPECT_FALSE(r->require_http2);
-  EXPECT_EQ(header(*r, "authorization"), "Bearer ya29.token");
-  EXPECT_EQ(header(*r, "content-type").rfind("application/json", 0), 0u);
+  EXPECT_EQ(header_of(*r, "authorization"), "Bearer ya29.token");
+  EXPECT_EQ(header_of(*r, "content-type").rfind("application/json", 0), 0u);
   boost::json::value expected = {{"message",
                                   {{"token", "fcm-token:APA91b"},
                                    {"data", {{"parley", parley_incoming}}},
@@ -87,15 +81,6 @@ TEST(fcm, build_refuses_an_apns_token) {
   EXPECT_EQ(r.error().code, errc::invalid_request);
 }
 
-outbound::response answer(int status, std::string body = {}, outbound::header_list headers = {}) {
-  outbound::response r;
-  r.status = status;
-  r.body = std::move(body);
-  r.headers = std::move(headers);
-  if (status == 0) r.error = "Operation timed out";
-  return r;
-}
-
 std::string fcm_error(int code, const char* status, const char* error_code = nullptr) {
   boost::json::object e{{"code", code}, {"message", "x"}, {"status", status}};
   if (error_code != nullptr)
@@ -126,7 +111,7 @@ TEST(fcm, classify_each_answer) {
       {answer(503, fcm_error(503, "UNAVAILABLE", "UNAVAILABLE")), push_outcome::retry,
        "UNAVAILABLE"},
       {answer(500, fcm_error(500, "INTERNAL", "INTERNAL")), push_outcome::retry, "INTERNAL"},
-      {answer(0), push_outcome::retry, "Operation timed out"},
+      {answer(0), push_outcome::retry, "could not connect"},
       {answer(400, fcm_error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT")), push_outcome::rejected,
        "INVALID_ARGUMENT"},
       {answer(403, fcm_error(403, "PERMISSION_DENIED", "SENDER_ID_MISMATCH")),

@@ -276,18 +276,38 @@ TEST(http_client, extra_ca_file_is_loaded_and_a_file_without_certificates_is_ref
   std::remove(bad_path.c_str());
 }
 
+// Transfers still waiting for an answer are abandoned by the destructor: it neither waits for
+// their timeouts nor leaves their connections open at the receiver.
 TEST(http_client, destroying_the_client_with_transfers_in_flight_is_clean) {
-  loopback_server server([](const received&) { return canned{.hang = true}; });
+  // A receiver per transfer: transfers to one host wait for its first connection (PIPEWAIT),
+  // and these should all be on the wire.
+  std::vector<std::unique_ptr<loopback_server>> receivers;
+  for (int i = 0; i < 3; ++i)
+    receivers.push_back(
+        std::make_unique<loopback_server>([](const received&) { return canned{.hang = true}; }));
+  auto held = [&] {
+    std::size_t n = 0;
+    for (const auto& s : receivers) n += s->request_count();
+    return n;
+  };
+  steady::time_point destroying;
   {
     http_client client(loopback_ok());
-    for (int i = 0; i < 3; ++i) {
+    for (const auto& s : receivers) {
       request r;
-      r.url = server.url() + "/slow";
+      r.url = s->url() + "/slow";
+      r.timeout = 10s;
       client.start(r);
     }
-    client.poll(0ms);
+    // Driven until every receiver holds its request: the transfers are under way.
+    auto deadline = steady::now() + 5s;
+    while (held() < 3 && steady::now() < deadline) EXPECT_TRUE(client.poll(50ms).empty());
+    ASSERT_EQ(held(), 3u);
+    EXPECT_EQ(client.in_flight(), 3u);
+    destroying = steady::now();
   }
-  SUCCEED();
+  EXPECT_LT(steady::now() - destroying, 1s);
+  for (const auto& s : receivers) EXPECT_TRUE(s->wait_for_client_closes(1, 5s)) << s->url();
 }
 
 }  // namespace

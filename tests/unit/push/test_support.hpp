@@ -1,8 +1,10 @@
 #pragma once
 // Shared by the push tests: keys made on the spot with OpenSSL, JWT checks done independently
-// of the code under test, and a small loopback HTTP/1.1 server with canned answers.
+// of the code under test, requests and answers as the HTTP client carries them, and a small
+// loopback HTTP/1.1 server with canned answers.
 
 #include "common/crypto.hpp"
+#include "outbound/http_client.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <boost/json/parse.hpp>
@@ -20,6 +23,8 @@
 
 #include <atomic>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -154,6 +159,27 @@ inline bool verify_rs256(std::string_view jwt, EVP_PKEY* key) {
   return verify_sha256(pub.get(), parts.signing_input, parts.signature);
 }
 
+// ---- Requests and answers (outbound/http_client.hpp) ----------------------------------------
+
+// The value of a header of a request the code under test built, or "<missing>".
+inline std::string header_of(const outbound::request& r, std::string_view name) {
+  for (const auto& [k, v] : r.headers)
+    if (k == name) return v;
+  return "<missing>";
+}
+
+// An answer as the HTTP client hands it back (header names lower case). Status 0 is a transport
+// failure, which the client reports as "could not connect".
+inline outbound::response answer(int status, std::string body = {},
+                                 outbound::header_list headers = {}) {
+  outbound::response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers = std::move(headers);
+  if (status == 0) r.error = "could not connect";
+  return r;
+}
+
 // ---- Loopback HTTP/1.1 server ---------------------------------------------------------------
 
 struct received {
@@ -172,11 +198,13 @@ struct canned {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  bool hang = false;  // never answer (until the server stops)
+  bool hang = false;  // never answer: hold the connection until the client closes it or the
+                      // server stops
 };
 
 // Answers each request with handler(request), on a thread per connection, keep-alive included.
 // Binds 127.0.0.1 port 0. Stopping (the destructor) wakes every blocked thread and joins it.
+// A held (hang) connection that the client closes is counted: wait_for_client_closes.
 class loopback_server {
  public:
   using handler = std::function<canned(const received&)>;
@@ -201,9 +229,8 @@ class loopback_server {
     {
       std::lock_guard lock(mutex_);
       stopping_ = true;
-      for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);
+      for (int fd : connections_) ::shutdown(fd, SHUT_RDWR);  // wakes held connections
     }
-    hang_cv_.notify_all();
     ::shutdown(listen_fd_, SHUT_RDWR);  // wakes accept()
     acceptor_.join();
     for (auto& t : workers_) t.join();
@@ -228,6 +255,12 @@ class loopback_server {
   std::size_t connection_count() const {
     std::lock_guard lock(mutex_);
     return connections_.size();
+  }
+  // Waits until the client has closed `n` connections held by a hang answer; false when that
+  // did not happen within `timeout`.
+  bool wait_for_client_closes(std::size_t n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return closed_cv_.wait_for(lock, timeout, [&] { return client_closes_ >= n; });
   }
 
  private:
@@ -295,8 +328,7 @@ class loopback_server {
       }
       canned answer = handler_(req);
       if (answer.hang) {
-        std::unique_lock lock(mutex_);
-        hang_cv_.wait(lock, [this] { return stopping_; });
+        hold(fd);
         return;
       }
       std::string out = "HTTP/1.1 " + std::to_string(answer.status) + " Canned\r\n";
@@ -309,6 +341,26 @@ class loopback_server {
         if (n <= 0) return;
         sent += static_cast<std::size_t>(n);
       }
+    }
+  }
+
+  // Blocks until the connection ends: the client closed it (counted) or the destructor shut it
+  // down. Whatever else the client sends meanwhile is read and dropped.
+  void hold(int fd) {
+    char chunk[4096];
+    for (;;) {
+      pollfd p{fd, POLLIN, 0};
+      if (::poll(&p, 1, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (::recv(fd, chunk, sizeof chunk, 0) > 0) continue;
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        ++client_closes_;
+        closed_cv_.notify_all();
+      }
+      return;
     }
   }
 
@@ -325,8 +377,9 @@ class loopback_server {
   std::uint16_t port_ = 0;
   std::thread acceptor_;
   mutable std::mutex mutex_;
-  std::condition_variable hang_cv_;
+  std::condition_variable closed_cv_;
   bool stopping_ = false;
+  std::size_t client_closes_ = 0;
   std::vector<int> connections_;
   std::vector<std::thread> workers_;
   std::vector<received> requests_;

@@ -79,7 +79,7 @@ fcm_error read_error(const std::string& body) {
 
 }  // namespace
 
-result<std::string> fcm_client::access_token(outbound::http_client& http,
+result<std::string> fcm_client::access_token(outbound::http_transport& http,
                                              const fcm_credentials& creds,
                                              const std::string& oauth_url, millis now) {
   auto key = cache_key(creds);

@@ -28,7 +28,7 @@ class fcm_client {
   // application/x-www-form-urlencoded grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer
   // &assertion=..., with http.perform(), and reads {access_token, expires_in}. unavailable when
   // the endpoint cannot be reached or answers 5xx; invalid_credentials when it refuses (4xx).
-  result<std::string> access_token(outbound::http_client& http, const fcm_credentials& creds,
+  result<std::string> access_token(outbound::http_transport& http, const fcm_credentials& creds,
                                    const std::string& oauth_url, millis now);
   // POST {base_url}/v1/projects/{project_id}/messages:send, Authorization: Bearer <token>, body
   // {"message":{"token":T,"data":{"parley":"<parley_json>"},"android":{"priority":"HIGH",

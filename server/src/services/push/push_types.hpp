@@ -14,6 +14,7 @@ namespace parley::services::push {
 // ("Push notifications"); providers wrap it in their own envelope.
 struct push_message {
   std::string event_id;    // the outbox entry's id; used as apns-id material / for logs
+  std::string user_id;     // whose token it is (the push gateway is told)
   std::string token_type;  // "apns", "apns_voip" or "fcm"
   std::string token;
   std::string parley_json;
@@ -22,6 +23,7 @@ struct push_message {
   std::string title;        // caller's nickname, or user id when it has none (alert pushes)
   std::string collapse_id;  // the call id
   millis expires_at = 0;    // after this the push is useless (incoming: ringing deadline)
+  millis created_at = 0;    // when the change that queued it happened (the gateway's occurred_at)
 };
 
 enum class push_outcome {

@@ -117,6 +117,14 @@ failure bad_key(std::string what, const std::string& field) {
 
 }  // namespace
 
+std::string parley_signature(std::string_view secret, std::int64_t t_s, std::string_view body) {
+  auto t = std::to_string(t_s);
+  std::string signed_text;
+  signed_text.reserve(t.size() + 1 + body.size());
+  signed_text.append(t).append(".").append(body);
+  return "t=" + t + ",v1=" + crypto::hex(crypto::hmac_sha256(secret, signed_text));
+}
+
 result<std::string> apns_provider_jwt(std::string_view p8_pem, std::string_view key_id,
                                       std::string_view team_id, std::int64_t iat_s) {
   clear_openssl_errors guard;

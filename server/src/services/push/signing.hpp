@@ -1,5 +1,6 @@
 #pragma once
-// The JWTs push providers want, signed with the app's keys through OpenSSL (EVP).
+// The JWTs push providers want, signed with the app's keys through OpenSSL (EVP), and the
+// signature of the events Parley POSTs to an app's own receivers (webhooks, push gateway).
 
 #include "common/errors.hpp"
 
@@ -8,6 +9,9 @@
 #include <string_view>
 
 namespace parley::services::push {
+
+// Parley-Signature: "t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>".
+std::string parley_signature(std::string_view secret, std::int64_t t_s, std::string_view body);
 
 // APNs provider token: header {"alg":"ES256","kid":key_id}, claims {"iss":team_id,"iat":iat_s};
 // the signature in JOSE form (r||s, 64 bytes), base64url. `p8_pem`: the .p8 key (PKCS#8 PEM,
