@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config git ca-certificates curl
-  libboost1.81-dev libboost-json1.81-dev libssl-dev libsqlite3-dev sqlite3
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libssl-dev libsqlite3-dev sqlite3
   libgtest-dev libgmock-dev libcli11-dev libcurl4-openssl-dev nodejs npm procps openssl jq
 )
 # clang-format checks the formatting in make test (the version the checked-in .clang-format is
