@@ -26,12 +26,13 @@ class http_api_test : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     st_ = store::open_sqlite_store((dir_ / "p.db").string());
     apps_ = std::make_unique<services::app_service>(*st_, &hub_);
-    users_ = std::make_unique<services::user_service>(*st_, hub_);
-    services::auth_limits lim;
-    lim.failures_per_user = 3;
-    auth_ = std::make_unique<services::auth_service>(*st_, services::ice_config{}, lim, stats_);
     delivery_ = std::make_unique<call_delivery>(hub_);
     calls_ = std::make_unique<services::call_service>(*st_, *delivery_);
+    users_ = std::make_unique<services::user_service>(*st_, hub_, *calls_);
+    services::auth_limits lim;
+    lim.failures_per_user = 3;
+    auth_ =
+        std::make_unique<services::auth_service>(*st_, hub_, services::ice_config{}, lim, stats_);
     ctx_.reset(new context{*apps_, *users_, *auth_, *calls_, hub_, stats_, {}});
     api_ = std::make_unique<http_api>(*ctx_);
     auto app = apps_->create("test", now_ms());
