@@ -4,6 +4,7 @@
 #include "api/call_delivery.hpp"
 
 #include "common/clock.hpp"
+#include "services/limits.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
@@ -101,6 +102,25 @@ TEST_F(http_api_test, wrong_field_type_names_the_field) {
   auto r = call("POST", users_path(), R"({"user_id":"a","nickname":5})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(body_of(r).at("error").at("field").as_string(), "nickname");
+}
+
+TEST_F(http_api_test, a_user_id_past_the_read_bound_is_refused_as_decoded_and_others_by_the_rule) {
+  auto too_long =
+      call("POST", users_path(),
+           R"({"user_id":")" + std::string(limits::user_id_field_bytes + 1, 'a') + "\"}");
+  EXPECT_EQ(too_long.status, 400);
+  EXPECT_EQ(body_of(too_long).at("error").at("message").as_string(),
+            "user_id must be at most 4096 bytes");
+  auto at_bound = call("POST", users_path(),
+                       R"({"user_id":")" + std::string(limits::user_id_field_bytes, 'a') + "\"}");
+  EXPECT_EQ(at_bound.status, 400);
+  EXPECT_EQ(body_of(at_bound).at("error").at("message").as_string(),
+            "user_id must be 1 to 128 bytes of letters, digits and . _ @ : + -");
+  auto auth = call("POST", "/v1/apps/" + app_.app_id + "/auth",
+                   R"({"user_id":")" + std::string(limits::user_id_field_bytes + 1, 'a') +
+                       R"(","access_token":"t"})");
+  EXPECT_EQ(body_of(auth).at("error").at("message").as_string(),
+            "user_id must be at most 4096 bytes");
 }
 
 TEST_F(http_api_test, deep_json_is_invalid_request) {
