@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <stdexcept>
 
 namespace parley::fuzz {
@@ -44,15 +45,15 @@ world::world(std::string_view name) {
 
   store_ = store::open_sqlite_store((dir / "p.db").string());
   apps = std::make_unique<services::app_service>(*store_, &hub);
-  users = std::make_unique<services::user_service>(*store_, hub);
+  delivery = std::make_unique<api::call_delivery>(hub);
+  calls = std::make_unique<services::call_service>(*store_, *delivery);
+  users = std::make_unique<services::user_service>(*store_, hub, *calls);
   // Failed authentications are what the fuzzer makes most: a limit this high keeps the
   // limiter from hiding the rest of the path.
   services::auth_limits lim;
   lim.failures_per_user = 1'000'000'000;
   lim.failures_per_address = 1'000'000'000;
-  auth = std::make_unique<services::auth_service>(*store_, services::ice_config{}, lim, stats);
-  delivery = std::make_unique<api::call_delivery>(hub);
-  calls = std::make_unique<services::call_service>(*store_, *delivery);
+  auth = std::make_unique<services::auth_service>(*store_, hub, services::ice_config{}, lim, stats);
   api::api_config cfg;
   cfg.admin_token = "fuzz-admin-token-0123456789abcdef0123456789";
   cfg.ws_msg_rate = 1'000'000;  // the per-connection budget would end a long input early
@@ -72,20 +73,22 @@ void world::repair() {
   for (std::string* key : {&alice_key, &bob_key}) {
     if (!key->empty() && auth->verify(*key, now)) continue;
     std::string id = key == &alice_key ? "alice" : "bob";
-    store::user_record u;
-    u.app_id = app.app_id;
-    u.user_id = id;
-    u.created_at = now;
     // A user that still exists (only its session went) gets a fresh access token.
     std::optional<std::string> token;
-    if (auto created = users->create(u, true))
-      token = *created;
+    if (auto created = users->create(app.app_id, {.user_id = id, .issue_access_token = true}, now))
+      token = created->access_token;
     else
       token = must(users->issue_access_token(app.app_id, id), "issue access token");
     services::credentials c;
     c.user_id = id;
     c.access_token = token;
-    auto a = must(auth->authenticate(app.app_id, c, "device-1", "127.0.0.1", now), "authenticate");
+    // As the auth route does: answered once the session is committed.
+    std::promise<result<services::authenticated>> answered;
+    auto answer = answered.get_future();
+    auth->authenticate_async(
+        app.app_id, c, "device-1", "127.0.0.1", now,
+        [&answered](result<services::authenticated> r) { answered.set_value(std::move(r)); });
+    auto a = must(answer.get(), "authenticate");
     *key = a.session_key;
     if (key == &alice_key) alice_token = token.value_or("");
   }

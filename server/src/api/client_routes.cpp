@@ -33,7 +33,7 @@ void authenticate(context& ctx, const request_view& rv, responder respond) {
     return refuse(body.error());
   }
   services::credentials c;
-  auto user_id = req_string(*body, "user_id", 4096);
+  auto user_id = req_string(*body, "user_id", limits::user_id_field_bytes);
   auto access = opt_string(*body, "access_token", limits::token_bytes);
   auto session = opt_string(*body, "session_token", limits::token_bytes);
   auto jwt = opt_string(*body, "jwt", limits::token_bytes);
@@ -48,26 +48,23 @@ void authenticate(context& ctx, const request_view& rv, responder respond) {
     ctx.stats.auth_total.add({"invalid_request"});
     return refuse(user_id.error());
   }
-  if (*device && (*device)->empty()) {
-    ctx.stats.auth_total.add({"invalid_request"});
-    return refuse(fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id"));
-  }
   c.user_id = *user_id;
   c.access_token = *access;
   c.session_token = *session;
   c.jwt = *jwt;
-  ctx.auth.authenticate_async(
-      rv.params.at(0), c, device->value_or(""), rv.http.remote_address, now_ms(),
-      [respond = std::move(respond)](result<services::authenticated> a) {
-        // On the store's thread: only hand over; the JSON is made on the request's thread.
-        respond([a = std::move(a)] {
-          if (!a) return error_response(a.error());
-          return json_response(200, {{"session_key", a->session_key},
-                                     {"user", to_json(a->user)},
-                                     {"session_expires_at", to_json(a->session_expires_at)},
-                                     {"ice_servers", to_json(a->ice_servers)}});
-        });
-      });
+  ctx.auth.authenticate_async(rv.params.at(0), c, *device, rv.http.remote_address, now_ms(),
+                              [respond = std::move(respond)](result<services::authenticated> a) {
+                                // On the store's thread: only hand over; the JSON is made on the
+                                // request's thread.
+                                respond([a = std::move(a)] {
+                                  if (!a) return error_response(a.error());
+                                  return json_response(
+                                      200, {{"session_key", a->session_key},
+                                            {"user", to_json(a->user)},
+                                            {"session_expires_at", to_json(a->session_expires_at)},
+                                            {"ice_servers", to_json(a->ice_servers)}});
+                                });
+                              });
 }
 
 http_response me(context& ctx, const request_view& rv) {
@@ -80,8 +77,6 @@ http_response me(context& ctx, const request_view& rv) {
 http_response deauthenticate(context& ctx, const request_view& rv) {
   return with_session(ctx, rv, [&](const services::session_view& s) {
     if (auto r = ctx.auth.deauthenticate(s.session); !r) return error_response(r.error());
-    ctx.hub.close_sessions({s.session.key_hash}, services::close_code::deauthenticated,
-                           "deauthenticated");
     return no_content();
   });
 }
@@ -107,13 +102,12 @@ http_response delete_push_tokens(context& ctx, const request_view& rv) {
 
 http_response my_calls(context& ctx, const request_view& rv) {
   return with_session(ctx, rv, [&](const services::session_view& s) {
-    auto limit = query_limit(rv.query);
-    if (!limit) return error_response(limit.error());
-    std::string cursor;
-    if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
-    auto page = ctx.calls.list(s.session.app_id, s.session.user_id, *limit, cursor);
+    auto req = page_query(rv.query);
+    if (!req) return error_response(req.error());
+    auto page = ctx.calls.list(s.session.app_id, s.session.user_id, req->limit, req->cursor);
     if (!page) return error_response(page.error());
-    return json_response(200, call_page_json(*page));
+    return page_response("calls", page->calls, page->next,
+                         [](const store::call_record& c) { return to_json(c); });
   });
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-// What the API layer needs from the rest of the server, wired by app/server.cpp.
+// What the API layer needs from the rest of the server, wired by app/serve.cpp.
 
 #include "common/metrics.hpp"
 #include "services/app_service.hpp"

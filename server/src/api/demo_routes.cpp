@@ -41,17 +41,7 @@ http_response demo_token(context& ctx, const request_view& rv) {
     if (!body) return error_response(body.error());
     auto user_id = req_string(*body, "user_id", limits::user_id_bytes);
     if (!user_id) return error_response(user_id.error());
-    store::user_record u;
-    u.app_id = app.app_id;
-    u.user_id = *user_id;
-    u.nickname = *user_id;
-    u.created_at = now_ms();
-    auto created = ctx.users.create(u, true);
-    if (created && *created)
-      return json_response(200, {{"user_id", *user_id}, {"access_token", **created}});
-    if (!created && created.error().code != errc::user_exists)
-      return error_response(created.error());
-    auto token = ctx.users.issue_access_token(app.app_id, *user_id);
+    auto token = ctx.users.demo_access_token(app.app_id, *user_id, now_ms());
     if (!token) return error_response(token.error());
     return json_response(200, {{"user_id", *user_id}, {"access_token", *token}});
   });

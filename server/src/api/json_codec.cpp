@@ -210,17 +210,6 @@ json::object to_json(const store::call_record& c, bool other_device_copy) {
   return o;
 }
 
-json::object call_page_json(const services::call_page& page) {
-  json::array calls;
-  for (const auto& c : page.calls) calls.push_back(to_json(c));
-  json::object out{{"calls", std::move(calls)}};
-  if (page.next)
-    out["next"] = *page.next;
-  else
-    out["next"] = nullptr;
-  return out;
-}
-
 json::value to_json(const std::optional<millis>& t) {
   if (t) return *t;
   return nullptr;

@@ -44,7 +44,5 @@ boost::json::value to_json(const std::optional<millis>& t);
 // The protocol's call object. `other_device_copy`: the copy a callee's other devices get when
 // one device accepted (state ended, end_result other_device_accepted).
 boost::json::object to_json(const store::call_record& c, bool other_device_copy = false);
-// {calls: [...], next: cursor|null}
-boost::json::object call_page_json(const services::call_page& page);
 
 }  // namespace parley::api

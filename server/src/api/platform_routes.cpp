@@ -42,7 +42,7 @@ http_response create_user(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
     auto body = parse_object(rv.http.body);
     if (!body) return error_response(body.error());
-    auto user_id = req_string(*body, "user_id", 4096);
+    auto user_id = req_string(*body, "user_id", limits::user_id_field_bytes);
     if (!user_id) return error_response(user_id.error());
     auto nickname = opt_string(*body, "nickname", limits::nickname_bytes);
     if (!nickname) return error_response(nickname.error());
@@ -52,39 +52,25 @@ http_response create_user(context& ctx, const request_view& rv) {
     if (!metadata) return error_response(metadata.error());
     auto issue = opt_bool(*body, "issue_access_token");
     if (!issue) return error_response(issue.error());
+    services::new_user u{*user_id, *nickname, *profile_url, *metadata, issue->value_or(false)};
 
-    store::user_record u;
-    u.app_id = app.app_id;
-    u.user_id = *user_id;
-    u.nickname = nickname->value_or("");
-    u.profile_url = profile_url->value_or("");
-    u.metadata = metadata->value_or(store::string_map{});
-    u.created_at = now_ms();
-    auto token = ctx.users.create(u, issue->value_or(false));
-    if (!token) return error_response(token.error());
-    if (*token) u.access_token_hash = "set";
-    json::object out{{"user", to_json(u)}};
-    if (*token) out["access_token"] = **token;
+    auto created = ctx.users.create(app.app_id, u, now_ms());
+    if (!created) return error_response(created.error());
+
+    json::object out{{"user", to_json(created->user)}};
+    if (created->access_token) out["access_token"] = *created->access_token;
     return json_response(201, out);
   });
 }
 
 http_response list_users(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
-    auto limit = query_limit(rv.query);
-    if (!limit) return error_response(limit.error());
-    std::string cursor;
-    if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
-    auto page = ctx.users.list(app.app_id, *limit, cursor);
+    auto req = page_query(rv.query);
+    if (!req) return error_response(req.error());
+    auto page = ctx.users.list(app.app_id, req->limit, req->cursor);
     if (!page) return error_response(page.error());
-    json::array users;
-    for (const auto& u : page->users) users.push_back(to_json(u));
-    json::object out{{"users", std::move(users)}};
-    if (page->next)
-      out["next"] = *page->next;
-    else
-      out["next"] = nullptr;
-    return json_response(200, out);
+    return page_response("users", page->users, page->next,
+                         [](const store::user_record& u) { return to_json(u); });
   });
 }
 
@@ -118,11 +104,7 @@ http_response patch_user(context& ctx, const request_view& rv) {
 
 http_response delete_user(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
-    auto r = ctx.users.remove(app.app_id, rv.params.at(1));
-    if (!r) return error_response(r.error());
-    // The deleted user's calls end; the peer hears connection_lost. Call logs stay.
-    ctx.calls.user_removed(app.app_id, rv.params.at(1), now_ms());
-    return no_content();
+    return or_error(ctx.users.remove(app.app_id, rv.params.at(1), now_ms()), no_content());
   });
 }
 
@@ -263,7 +245,8 @@ result<store::fcm_settings> parse_fcm(const json::value& v,
   return f;
 }
 
-result<void> patch_push(const json::object& body, store::push_settings& push,
+// The "push" object of a settings patch: apns, fcm and webhook, each an object or null.
+result<void> parse_push(const json::object& body, services::settings_patch& patch,
                         const outbound::address_policy& policy) {
   auto p = body.if_contains("push");
   if (!p) return {};
@@ -275,74 +258,72 @@ result<void> patch_push(const json::object& body, store::push_settings& push,
                   "push." + std::string(kv.key()));
   if (auto a = o.if_contains("apns")) {
     if (a->is_null()) {
-      push.apns.reset();
+      patch.push_apns.emplace();
     } else {
       auto parsed = parse_apns(*a);
       if (!parsed) return parsed.error();
-      push.apns = std::move(*parsed);
+      patch.push_apns.emplace(std::move(*parsed));
     }
   }
   if (auto f = o.if_contains("fcm")) {
     if (f->is_null()) {
-      push.fcm.reset();
+      patch.push_fcm.emplace();
     } else {
       auto parsed = parse_fcm(*f, policy);
       if (!parsed) return parsed.error();
-      push.fcm = std::move(*parsed);
+      patch.push_fcm.emplace(std::move(*parsed));
     }
   }
   if (auto w = o.if_contains("webhook")) {
     if (w->is_null()) {
-      push.webhook_url.reset();
+      patch.push_webhook_url.emplace();
     } else if (!w->is_object()) {
       return fail(errc::invalid_request, "push.webhook must be an object or null", "push.webhook");
     } else {
       auto url = http_url(w->as_object(), "url", policy);
       if (!url) return nested(url.error(), "push.webhook");
-      push.webhook_url = std::move(*url);
+      patch.push_webhook_url.emplace(std::move(*url));
     }
   }
   return {};
+}
+
+// The body of PATCH /settings as a typed patch; the bounds of the numbers are the service's.
+result<services::settings_patch> parse_settings_patch(const json::object& body,
+                                                      const outbound::address_policy& policy) {
+  services::settings_patch patch;
+  for (auto [name, slot] : {std::pair{"ringing_timeout_s", &patch.ringing_timeout_s},
+                            std::pair{"connection_timeout_s", &patch.connection_timeout_s},
+                            std::pair{"reconnect_grace_s", &patch.reconnect_grace_s},
+                            std::pair{"max_ringing_per_caller", &patch.max_ringing_per_caller},
+                            std::pair{"max_ringing_per_callee", &patch.max_ringing_per_callee}}) {
+    auto v = opt_int(body, name);
+    if (!v) return v.error();
+    *slot = *v;
+  }
+  if (auto p = body.if_contains("webhook_url")) {
+    if (p->is_null()) {
+      patch.webhook_url.emplace();
+    } else {
+      auto url = http_url(body, "webhook_url", policy);
+      if (!url) return url.error();
+      patch.webhook_url.emplace(std::move(*url));
+    }
+  }
+  if (auto r = parse_push(body, patch, policy); !r) return r.error();
+  return patch;
 }
 
 http_response patch_settings(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
     auto body = parse_object(rv.http.body);
     if (!body) return error_response(body.error());
-    auto s = app.settings;
     outbound::address_policy policy{.allow_private = ctx.config.allow_private_outbound};
-    struct bound {
-      const char* name;
-      int lo, hi;
-      int* slot;
-    };
-    for (auto b : {bound{"ringing_timeout_s", 10, 180, &s.ringing_timeout_s},
-                   bound{"connection_timeout_s", 5, 120, &s.connection_timeout_s},
-                   bound{"reconnect_grace_s", 0, 120, &s.reconnect_grace_s},
-                   bound{"max_ringing_per_caller", 1, 1000, &s.max_ringing_per_caller},
-                   bound{"max_ringing_per_callee", 1, 1000, &s.max_ringing_per_callee}}) {
-      auto v = opt_int(*body, b.name);
-      if (!v) return error_response(v.error());
-      if (!*v) continue;
-      if (**v < b.lo || **v > b.hi)
-        return error_response(fail(errc::invalid_request,
-                                   std::string(b.name) + " must be " + std::to_string(b.lo) +
-                                       " to " + std::to_string(b.hi),
-                                   b.name));
-      *b.slot = static_cast<int>(**v);
-    }
-    if (auto p = body->if_contains("webhook_url")) {
-      if (p->is_null()) {
-        s.webhook_url.reset();
-      } else {
-        auto url = http_url(*body, "webhook_url", policy);
-        if (!url) return error_response(url.error());
-        s.webhook_url = std::move(*url);
-      }
-    }
-    if (auto r = patch_push(*body, s.push, policy); !r) return error_response(r.error());
-    if (auto r = ctx.apps.update_settings(app, s, now_ms()); !r) return error_response(r.error());
-    return json_response(200, to_json(s));
+    auto patch = parse_settings_patch(*body, policy);
+    if (!patch) return error_response(patch.error());
+    auto s = ctx.apps.update_settings(app, *patch, now_ms());
+    if (!s) return error_response(s.error());
+    return json_response(200, to_json(*s));
   });
 }
 
@@ -356,21 +337,14 @@ http_response rotate_webhook_secret(context& ctx, const request_view& rv) {
 
 http_response list_deliveries(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
-    auto limit = query_limit(rv.query);
-    if (!limit) return error_response(limit.error());
-    std::string state, cursor;
+    auto req = page_query(rv.query);
+    if (!req) return error_response(req.error());
+    std::string state;
     if (auto it = rv.query.find("state"); it != rv.query.end()) state = it->second;
-    if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
-    auto page = ctx.apps.list_deliveries(app.app_id, state, *limit, cursor);
+    auto page = ctx.apps.list_deliveries(app.app_id, state, req->limit, req->cursor);
     if (!page) return error_response(page.error());
-    json::array out;
-    for (const auto& d : page->deliveries) out.push_back(delivery_json(d));
-    json::object body{{"deliveries", std::move(out)}};
-    if (page->next)
-      body["next"] = *page->next;
-    else
-      body["next"] = nullptr;
-    return json_response(200, std::move(body));
+    return page_response("deliveries", page->deliveries, page->next,
+                         [](const store::outbox_entry& d) { return delivery_json(d); });
   });
 }
 
@@ -385,17 +359,14 @@ http_response retry_delivery(context& ctx, const request_view& rv) {
 
 http_response list_calls(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
-    auto limit = query_limit(rv.query);
-    if (!limit) return error_response(limit.error());
-    std::string user_id, cursor;
+    auto req = page_query(rv.query);
+    if (!req) return error_response(req.error());
+    std::string user_id;
     if (auto it = rv.query.find("user_id"); it != rv.query.end()) user_id = it->second;
-    if (auto it = rv.query.find("next"); it != rv.query.end()) cursor = it->second;
-    if (!user_id.empty() && !limits::valid_user_id(user_id))
-      return error_response(
-          fail(errc::invalid_request, "user_id is not a valid user id", "user_id"));
-    auto page = ctx.calls.list(app.app_id, user_id, *limit, cursor);
+    auto page = ctx.calls.list(app.app_id, user_id, req->limit, req->cursor);
     if (!page) return error_response(page.error());
-    return json_response(200, call_page_json(*page));
+    return page_response("calls", page->calls, page->next,
+                         [](const store::call_record& c) { return to_json(c); });
   });
 }
 

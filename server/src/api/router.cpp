@@ -64,14 +64,17 @@ std::optional<std::string_view> bearer_credentials(std::string_view header) {
   return rest.substr(start);
 }
 
-result<int> query_limit(const query_params& q) {
-  auto it = q.find("limit");
-  if (it == q.end()) return 20;
-  const auto& v = it->second;
-  if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(v) < 1 || std::stoi(v) > 100)
-    return fail(errc::invalid_request, "limit must be 1 to 100", "limit");
-  return std::stoi(v);
+result<services::page_request> page_query(const query_params& q) {
+  services::page_request page;
+  if (auto it = q.find("limit"); it != q.end()) {
+    const auto& v = it->second;
+    if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos ||
+        !services::check_page_limit(std::stoi(v)))
+      return fail(errc::invalid_request, "limit must be 1 to 100", "limit");
+    page.limit = std::stoi(v);
+  }
+  if (auto it = q.find("next"); it != q.end()) page.cursor = it->second;
+  return page;
 }
 
 http_api::http_api(context& ctx) : ctx_(ctx) {

@@ -4,6 +4,7 @@
 
 #include "api/context.hpp"
 #include "api/http_types.hpp"
+#include "services/pagination.hpp"
 
 #include <functional>
 #include <map>
@@ -76,8 +77,9 @@ class http_api {
   std::vector<compiled> routes_;
 };
 
-// The `limit` query parameter of list routes: 1..100, default 20; invalid_request otherwise.
-result<int> query_limit(const query_params& q);
+// The page a list route asks for: `limit` (1..100, default 20; invalid_request naming "limit"
+// otherwise) and the cursor `next` (checked by the list's service).
+result<services::page_request> page_query(const query_params& q);
 
 // The credentials of an `Authorization: Bearer <credentials>` header; the scheme's name in any
 // case, then one or more spaces (RFC 7235). nullopt for another scheme or no credentials.

@@ -34,13 +34,14 @@ int serve(const serve_config& cfg) {
   });
   services::app_service apps(*st, &hub);
   api::outbox_events outbox(cfg.webhook_give_up_s * 1000);
-  services::user_service users(*st, hub, &outbox);
-  services::auth_service auth(*st, cfg.ice, cfg.auth, stats);
-  auth.prune_sessions(now_ms());
   api::call_delivery delivery(hub);
   services::call_service calls(*st, delivery, &outbox);
   // Calls a previous process left unfinished cannot be carried: their connections are gone.
   calls.recover(now_ms());
+  // Deleting a user ends its calls: the user service holds the call service.
+  services::user_service users(*st, hub, calls, &outbox);
+  services::auth_service auth(*st, hub, cfg.ice, cfg.auth, stats);
+  auth.prune_sessions(now_ms());
   // Webhooks and pushes, including what a previous process left undelivered.
   outbound::http_client outbound_http(services::outbound_options(cfg.outbox));
   services::outbox_worker deliveries(*st, outbox, stats, cfg.outbox, outbound_http);

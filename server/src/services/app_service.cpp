@@ -26,8 +26,53 @@ std::string new_webhook_secret() {
   return "whsec_" + crypto::new_secret();
 }
 
-result<void> app_service::update_settings(const store::app_record& app,
-                                          const store::app_settings& s, millis now) {
+namespace {
+
+// The bounds of the numeric settings (protocol.md, "Settings"), checked in this order.
+struct setting_bound {
+  const char* name;
+  int lo, hi;
+  std::optional<std::int64_t> settings_patch::*given;
+  int store::app_settings::*slot;
+};
+constexpr setting_bound setting_bounds[] = {
+    {"ringing_timeout_s", 10, 180, &settings_patch::ringing_timeout_s,
+     &store::app_settings::ringing_timeout_s},
+    {"connection_timeout_s", 5, 120, &settings_patch::connection_timeout_s,
+     &store::app_settings::connection_timeout_s},
+    {"reconnect_grace_s", 0, 120, &settings_patch::reconnect_grace_s,
+     &store::app_settings::reconnect_grace_s},
+    {"max_ringing_per_caller", 1, 1000, &settings_patch::max_ringing_per_caller,
+     &store::app_settings::max_ringing_per_caller},
+    {"max_ringing_per_callee", 1, 1000, &settings_patch::max_ringing_per_callee,
+     &store::app_settings::max_ringing_per_callee},
+};
+
+// Sets `slot` when the patch holds it: to its value, or clears it.
+template <class T>
+void apply(const settings_patch::clearable<T>& given, std::optional<T>& slot) {
+  if (given) slot = *given;
+}
+
+}  // namespace
+
+result<store::app_settings> app_service::update_settings(const store::app_record& app,
+                                                         const settings_patch& patch, millis now) {
+  auto s = app.settings;
+  for (const auto& b : setting_bounds) {
+    const auto& v = patch.*b.given;
+    if (!v) continue;
+    if (*v < b.lo || *v > b.hi)
+      return fail(
+          errc::invalid_request,
+          std::string(b.name) + " must be " + std::to_string(b.lo) + " to " + std::to_string(b.hi),
+          b.name);
+    s.*b.slot = static_cast<int>(*v);
+  }
+  apply(patch.webhook_url, s.webhook_url);
+  apply(patch.push_apns, s.push.apns);
+  apply(patch.push_fcm, s.push.fcm);
+  apply(patch.push_webhook_url, s.push.webhook_url);
   if (auto r = store_.set_settings(app.app_id, s); !r) return r.error();
   const auto& old = app.settings;
   // Best effort: if this fails the entries are still given up, at their next turn.
@@ -36,7 +81,7 @@ result<void> app_service::update_settings(const store::app_record& app,
   if ((old.push.webhook_url && !s.push.webhook_url) || (old.push.apns && !s.push.apns) ||
       (old.push.fcm && !s.push.fcm))
     (void)store_.make_outbox_due(app.app_id, store::outbox_kind::push, now);
-  return {};
+  return s;
 }
 
 result<std::string> app_service::rotate_webhook_secret(const std::string& app_id) {
@@ -51,8 +96,7 @@ result<std::string> app_service::rotate_webhook_secret(const std::string& app_id
 result<delivery_page> app_service::list_deliveries(const std::string& app_id,
                                                    const std::string& state, int limit,
                                                    const std::string& cursor) {
-  if (limit < 1 || limit > 100)
-    return fail(errc::invalid_request, "limit must be 1 to 100", "limit");
+  if (auto r = check_page_limit(limit); !r) return r.error();
   std::optional<store::delivery_state> st;
   if (state == "pending")
     st = store::delivery_state::pending;
@@ -62,22 +106,20 @@ result<delivery_page> app_service::list_deliveries(const std::string& app_id,
     st = store::delivery_state::failed;
   else if (!state.empty())
     return fail(errc::invalid_request, "state must be pending, delivered or failed", "state");
+  // The cursor is the last delivery's sequence number.
   std::int64_t after = 0;
   if (!cursor.empty()) {
-    auto raw = crypto::base64url_decode(cursor);
-    auto [p, ec] = raw ? std::from_chars(raw->data(), raw->data() + raw->size(), after)
-                       : std::from_chars_result{nullptr, std::errc::invalid_argument};
-    if (!raw || ec != std::errc() || p != raw->data() + raw->size() || after < 0)
-      return fail(errc::invalid_request, "next is not a cursor this server issued", "next");
+    auto key = decode_cursor(cursor);
+    if (!key) return key.error();
+    auto [p, ec] = std::from_chars(key->data(), key->data() + key->size(), after);
+    if (ec != std::errc() || p != key->data() + key->size() || after < 0) return bad_cursor();
   }
   auto rows = store_.list_outbox(app_id, store::outbox_kind::webhook, st, after, limit + 1);
   if (!rows) return rows.error();
   delivery_page page;
   page.deliveries = std::move(*rows);
-  if (page.deliveries.size() > static_cast<std::size_t>(limit)) {
-    page.deliveries.resize(static_cast<std::size_t>(limit));
-    page.next = crypto::base64url(std::to_string(page.deliveries.back().seq));
-  }
+  page.next =
+      trim_page(page.deliveries, limit, [](const auto& d) { return std::to_string(d.seq); });
   return page;
 }
 

@@ -4,8 +4,10 @@
 
 #include "common/errors.hpp"
 #include "services/connection_hub.hpp"
+#include "services/pagination.hpp"
 #include "store/store.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +20,25 @@ std::string new_webhook_secret();
 struct delivery_page {
   std::vector<store::outbox_entry> deliveries;
   std::optional<std::string> next;
+};
+
+// A change of an app's settings. Absent fields stay as they are. URLs and push credentials
+// arrive checked by the API layer (outbound/url_policy.hpp, push/signing.hpp).
+struct settings_patch {
+  // Absent: unchanged; holding nullopt: removed.
+  template <class T>
+  using clearable = std::optional<std::optional<T>>;
+
+  // Bounds in app_service::update_settings.
+  std::optional<std::int64_t> ringing_timeout_s;
+  std::optional<std::int64_t> connection_timeout_s;
+  std::optional<std::int64_t> reconnect_grace_s;
+  std::optional<std::int64_t> max_ringing_per_caller;
+  std::optional<std::int64_t> max_ringing_per_callee;
+  clearable<std::string> webhook_url;
+  clearable<store::apns_settings> push_apns;
+  clearable<store::fcm_settings> push_fcm;
+  clearable<std::string> push_webhook_url;
 };
 
 struct new_app {
@@ -40,15 +61,21 @@ class app_service {
   // Deletes the app with all its users; its live connections close with 4001.
   result<void> remove(const std::string& app_id);
 
-  // Saves `s` as the settings of `app` (read before the change). Pending deliveries whose
-  // receiver the change removed (webhook_url, a push provider) become due now, so the delivery
-  // thread gives them up at once rather than retrying them for the whole give-up period.
-  result<void> update_settings(const store::app_record& app, const store::app_settings& s,
-                               millis now);
+  // Applies `patch` to the settings of `app` (read before the change) and returns the settings
+  // saved. invalid_request naming the field when a number is out of its bounds (seconds:
+  // ringing_timeout_s 10..180, connection_timeout_s 5..120, reconnect_grace_s 0..120; calls:
+  // max_ringing_per_caller and max_ringing_per_callee 1..1000); then nothing is saved.
+  // Pending deliveries whose receiver the change removed (webhook_url, a push provider) become
+  // due now, so the delivery thread gives them up at once rather than retrying them for the
+  // whole give-up period.
+  result<store::app_settings> update_settings(const store::app_record& app,
+                                              const settings_patch& patch, millis now);
   // A new webhook secret; deliveries from now on are signed with it.
   result<std::string> rotate_webhook_secret(const std::string& app_id);
 
   // Webhook deliveries, oldest first. `state`: "", "pending", "delivered" or "failed".
+  // invalid_request for a limit outside 1..100 (field "limit"), another state (field "state"),
+  // or a cursor this list did not issue (field "next").
   result<delivery_page> list_deliveries(const std::string& app_id, const std::string& state,
                                         int limit, const std::string& cursor);
   // Sends a delivery again as soon as possible, retried for `give_up_ms` from now.

@@ -6,8 +6,10 @@
 
 namespace parley::services {
 
-auth_service::auth_service(store::store& st, ice_config ice, auth_limits lim, metrics& m)
+auth_service::auth_service(store::store& st, connection_hub& hub, ice_config ice, auth_limits lim,
+                           metrics& m)
     : store_(st),
+      hub_(hub),
       ice_(std::move(ice)),
       metrics_(m),
       by_user_(lim.failures_per_user, lim.window_ms),
@@ -38,7 +40,11 @@ failure too_many(int wait) {
 }
 }  // namespace
 
-result<void> auth_service::admin_attempt(bool good, const std::string& remote_address, millis now) {
+result<void> auth_service::admin_attempt(std::string_view presented, std::string_view configured,
+                                         const std::string& remote_address, millis now) {
+  // Hash both sides so the comparison is constant-time whatever the lengths. Failures are
+  // limited per address (429 with Retry-After), so the token cannot be guessed at speed.
+  bool good = crypto::constant_time_equal(crypto::sha256(presented), crypto::sha256(configured));
   // Refused before the token is looked at: a limited address learns nothing from trying.
   if (int wait = admin_by_address_.retry_after_s(remote_address, now); wait > 0)
     return too_many(wait);
@@ -47,18 +53,8 @@ result<void> auth_service::admin_attempt(bool good, const std::string& remote_ad
   return fail(errc::unauthorized, "missing or wrong Admin-Token");
 }
 
-result<authenticated> auth_service::authenticate(const std::string& app_id, const credentials& c,
-                                                 const std::string& device_id,
-                                                 const std::string& remote_address, millis now) {
-  auto p = prepare(app_id, c, device_id, remote_address, now);
-  if (!p) return p.error();
-  if (auto r = store_.create_session(p->session); !r) return r.error();
-  metrics_.auth_total.add({"success"});
-  return std::move(p->answer);
-}
-
 void auth_service::authenticate_async(const std::string& app_id, const credentials& c,
-                                      const std::string& device_id,
+                                      const std::optional<std::string>& device_id,
                                       const std::string& remote_address, millis now,
                                       std::function<void(result<authenticated>)> done) {
   auto p = prepare(app_id, c, device_id, remote_address, now);
@@ -79,11 +75,16 @@ void auth_service::authenticate_async(const std::string& app_id, const credentia
 
 result<auth_service::prepared> auth_service::prepare(const std::string& app_id,
                                                      const credentials& c,
-                                                     const std::string& device_id,
+                                                     const std::optional<std::string>& device_id,
                                                      const std::string& remote_address,
                                                      millis now) {
   auto count = [&](std::string_view outcome) { metrics_.auth_total.add({std::string(outcome)}); };
 
+  // A device id longer than limits::device_id_bytes is refused as the request is decoded.
+  if (device_id && device_id->empty()) {
+    count("invalid_request");
+    return fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id");
+  }
   if (!limits::valid_user_id(c.user_id)) {
     count("invalid_request");
     return fail(errc::invalid_request,
@@ -131,7 +132,7 @@ result<auth_service::prepared> auth_service::prepare(const std::string& app_id,
   s.user_id = c.user_id;
   s.source = checked->source;
   s.expires_at = checked->expires_at;
-  s.device_id = device_id;
+  s.device_id = device_id.value_or("");
   s.created_at = now;
   out.user = std::move(checked->user);
   out.session_expires_at = checked->expires_at;
@@ -200,7 +201,9 @@ result<session_view> auth_service::verify(std::string_view session_key, millis n
 }
 
 result<void> auth_service::deauthenticate(const store::session_record& s) {
-  return store_.delete_session(s);
+  if (auto r = store_.delete_session(s); !r) return r.error();
+  hub_.close_sessions({s.key_hash}, close_code::deauthenticated, "deauthenticated");
+  return {};
 }
 
 result<millis> auth_service::refresh(store::session_record& s,

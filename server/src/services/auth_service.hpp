@@ -5,6 +5,7 @@
 
 #include "common/errors.hpp"
 #include "common/metrics.hpp"
+#include "services/connection_hub.hpp"
 #include "services/ice.hpp"
 #include "services/rate_limiter.hpp"
 #include "store/store.hpp"
@@ -43,25 +44,24 @@ struct session_view {
 
 class auth_service {
  public:
-  auth_service(store::store& st, ice_config ice, auth_limits lim, metrics& m);
+  // `hub`: the live connections a deauthentication closes.
+  auth_service(store::store& st, connection_hub& hub, ice_config ice, auth_limits lim, metrics& m);
 
-  // rate_limited (with retry_after_s), not_found (no such app), invalid_request (not exactly one
-  // credential), invalid_credentials, token_expired.
-  result<authenticated> authenticate(const std::string& app_id, const credentials& c,
-                                     const std::string& device_id,
-                                     const std::string& remote_address, millis now);
-
-  // authenticate with the session written by the store's group commit: `done` runs once, on a
-  // store thread, after the session row is committed, or at once (on this thread) when the
-  // request is refused before anything is written.
+  // Authenticates a device, the session written by the store's group commit: `done` runs
+  // once, on a store thread, after the session row is committed, or at once (on this thread)
+  // when the request is refused before anything is written. Refusals: invalid_request (a
+  // `device_id` given empty, a bad user id, not exactly one credential), rate_limited (with
+  // retry_after_s), not_found (no such app), invalid_credentials, token_expired. No device id:
+  // its connections replace none and are never replaced.
   void authenticate_async(const std::string& app_id, const credentials& c,
-                          const std::string& device_id, const std::string& remote_address,
-                          millis now, std::function<void(result<authenticated>)> done);
+                          const std::optional<std::string>& device_id,
+                          const std::string& remote_address, millis now,
+                          std::function<void(result<authenticated>)> done);
 
   // unauthorized for an unknown key, session_expired past its expiry.
   result<session_view> verify(std::string_view session_key, millis now);
 
-  // Ends the session; the caller closes its connections (4000).
+  // Ends the session and closes its live connections (4000), as a revocation closes its own.
   result<void> deauthenticate(const store::session_record& s);
 
   // Moves a session to a fresh session token or JWT of the same user: updates `s` (source and
@@ -73,9 +73,10 @@ class auth_service {
                          millis now);
 
   // The admin API's token check, limited per address like authentication: rate_limited (with
-  // retry_after_s) while `remote_address` has too many failures, unauthorized when `good` is
-  // false (which counts as one).
-  result<void> admin_attempt(bool good, const std::string& remote_address, millis now);
+  // retry_after_s) while `remote_address` has too many failures, unauthorized when `presented`
+  // is not `configured` (which counts as one). `configured` is not empty.
+  result<void> admin_attempt(std::string_view presented, std::string_view configured,
+                             const std::string& remote_address, millis now);
 
   std::vector<ice_server> ice_servers(const std::string& user_id, millis now) const {
     return ice_servers_for(ice_, user_id, now);
@@ -98,8 +99,8 @@ class auth_service {
     authenticated answer;
   };
   result<prepared> prepare(const std::string& app_id, const credentials& c,
-                           const std::string& device_id, const std::string& remote_address,
-                           millis now);
+                           const std::optional<std::string>& device_id,
+                           const std::string& remote_address, millis now);
   // `find_user` gives the user named by the credentials, or not_found: looked up already
   // (authentication reads it with the app) or read when asked (refresh).
   using user_finder = std::function<result<store::user_record>()>;
@@ -107,6 +108,7 @@ class auth_service {
                                            millis now, const user_finder& find_user);
 
   store::store& store_;
+  connection_hub& hub_;
   ice_config ice_;
   metrics& metrics_;
   // 0 when the user (app_id '\n' user_id) and the address may try; else the seconds to wait.

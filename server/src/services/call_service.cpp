@@ -320,29 +320,28 @@ result<store::call_record> call_service::find(const std::string& app_id,
 
 result<call_page> call_service::list(const std::string& app_id, const std::string& user_id,
                                      int limit, const std::string& cursor) {
-  if (limit < 1 || limit > 100)
-    return fail(errc::invalid_request, "limit must be 1 to 100", "limit");
+  if (auto r = check_page_limit(limit); !r) return r.error();
+  if (!user_id.empty() && !limits::valid_user_id(user_id))
+    return fail(errc::invalid_request, "user_id is not a valid user id", "user_id");
+  // The cursor is the last call's dial time and id: the log is newest first.
   std::optional<std::pair<millis, std::string>> before;
   if (!cursor.empty()) {
-    auto raw = crypto::base64url_decode(cursor);
-    auto bad = fail(errc::invalid_request, "next is not a cursor this server issued", "next");
-    if (!raw) return bad;
-    auto colon = raw->find(':');
-    if (colon == std::string::npos) return bad;
+    auto key = decode_cursor(cursor);
+    if (!key) return key.error();
+    auto colon = key->find(':');
+    if (colon == std::string::npos) return bad_cursor();
     millis at = 0;
-    auto [p, ec] = std::from_chars(raw->data(), raw->data() + colon, at);
-    if (ec != std::errc() || p != raw->data() + colon) return bad;
-    before.emplace(at, raw->substr(colon + 1));
+    auto [p, ec] = std::from_chars(key->data(), key->data() + colon, at);
+    if (ec != std::errc() || p != key->data() + colon) return bad_cursor();
+    before.emplace(at, key->substr(colon + 1));
   }
   auto rows = store_.list_calls(app_id, user_id, before, limit + 1);
   if (!rows) return rows.error();
   call_page page;
   page.calls = std::move(*rows);
-  if (page.calls.size() > static_cast<std::size_t>(limit)) {
-    page.calls.resize(static_cast<std::size_t>(limit));
-    const auto& last = page.calls.back();
-    page.next = crypto::base64url(std::to_string(last.created_at) + ":" + last.call_id);
-  }
+  page.next = trim_page(page.calls, limit, [](const auto& c) {
+    return std::to_string(c.created_at) + ":" + c.call_id;
+  });
   return page;
 }
 

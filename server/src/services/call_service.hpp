@@ -6,6 +6,7 @@
 #include "common/errors.hpp"
 #include "services/call_machine.hpp"
 #include "services/outbox.hpp"
+#include "services/pagination.hpp"
 #include "store/store.hpp"
 
 #include <functional>
@@ -105,7 +106,8 @@ class call_service {
   void record_alive(millis now);
 
   result<store::call_record> find(const std::string& app_id, const std::string& call_id);
-  // user_id empty: all calls of the app. limit 1..100.
+  // Newest first. user_id empty: all calls of the app. invalid_request for a limit outside
+  // 1..100 (field "limit"), an invalid user_id, or a cursor this list did not issue ("next").
   result<call_page> list(const std::string& app_id, const std::string& user_id, int limit,
                          const std::string& cursor);
   // from/to: YYYY-MM-DD, inclusive, at most 366 days.

@@ -13,6 +13,10 @@ inline constexpr int json_depth = 32;
 inline constexpr std::size_t map_pairs = 16;  // custom_items, metadata
 inline constexpr std::size_t map_string_bytes = 128;
 inline constexpr std::size_t user_id_bytes = 128;
+// The most bytes of a `user_id` read from a request that creates a user or authenticates one:
+// longer is refused as the request is decoded ("at most 4096 bytes"); shorter reaches the
+// service's check (valid_user_id), whose answer states the rule.
+inline constexpr std::size_t user_id_field_bytes = 4096;
 inline constexpr std::size_t nickname_bytes = 128;
 inline constexpr std::size_t profile_url_bytes = 2048;
 inline constexpr std::size_t device_id_bytes = 64;

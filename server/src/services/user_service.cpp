@@ -41,17 +41,33 @@ result<void> user_service::check_profile(const std::optional<std::string>& nickn
   return {};
 }
 
-result<std::optional<std::string>> user_service::create(store::user_record user,
-                                                        bool issue_access_token) {
+result<created_user> user_service::create(const std::string& app_id, const new_user& u,
+                                          millis now) {
+  created_user out;
+  auto& user = out.user;
+  user.app_id = app_id;
+  user.user_id = u.user_id;
+  user.nickname = u.nickname.value_or("");
+  user.profile_url = u.profile_url.value_or("");
+  user.metadata = u.metadata.value_or(store::string_map{});
+  user.created_at = now;
   if (auto r = check_user_id(user.user_id); !r) return r.error();
   if (auto r = check_profile(user.nickname, user.profile_url, user.metadata); !r) return r.error();
-  std::optional<std::string> token;
-  if (issue_access_token) {
-    token = crypto::new_secret();
-    user.access_token_hash = crypto::sha256_hex(*token);
+  if (u.issue_access_token) {
+    out.access_token = crypto::new_secret();
+    user.access_token_hash = crypto::sha256_hex(*out.access_token);
   }
   if (auto r = store_.create_user(user); !r) return r.error();
-  return token;
+  return out;
+}
+
+result<std::string> user_service::demo_access_token(const std::string& app_id,
+                                                    const std::string& user_id, millis now) {
+  auto created =
+      create(app_id, {.user_id = user_id, .nickname = user_id, .issue_access_token = true}, now);
+  if (created) return std::move(*created->access_token);
+  if (created.error().code != errc::user_exists) return created.error();
+  return issue_access_token(app_id, user_id);
 }
 
 result<store::user_record> user_service::get(const std::string& app_id,
@@ -62,24 +78,19 @@ result<store::user_record> user_service::get(const std::string& app_id,
 
 result<user_page> user_service::list(const std::string& app_id, int limit,
                                      const std::string& cursor) {
-  if (limit < 1 || limit > 100)
-    return fail(errc::invalid_request, "limit must be 1 to 100", "limit");
+  if (auto r = check_page_limit(limit); !r) return r.error();
   std::string after;
   if (!cursor.empty()) {
-    auto decoded = crypto::base64url_decode(cursor);
-    if (!decoded || !limits::valid_user_id(*decoded))
-      return fail(errc::invalid_request, "next is not a cursor this server issued", "next");
-    after = *decoded;
+    auto key = decode_cursor(cursor);
+    if (!key) return key.error();
+    if (!limits::valid_user_id(*key)) return bad_cursor();
+    after = std::move(*key);
   }
-  // One row more than asked tells whether another page exists.
   auto rows = store_.list_users(app_id, after, limit + 1);
   if (!rows) return rows.error();
   user_page page;
   page.users = std::move(*rows);
-  if (page.users.size() > static_cast<std::size_t>(limit)) {
-    page.users.resize(static_cast<std::size_t>(limit));
-    page.next = crypto::base64url(page.users.back().user_id);
-  }
+  page.next = trim_page(page.users, limit, [](const auto& u) { return u.user_id; });
   return page;
 }
 
@@ -92,16 +103,20 @@ result<store::user_record> user_service::update(const std::string& app_id,
   return store_.update_user(app_id, user_id, patch);
 }
 
-result<void> user_service::remove(const std::string& app_id, const std::string& user_id) {
+result<void> user_service::remove(const std::string& app_id, const std::string& user_id,
+                                  millis now) {
   if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
   std::vector<store::outbox_entry> outbox;
   if (composer_) {
     auto app = store_.find_app(app_id);
     if (!app) return app.error();
-    outbox = composer_->user_deleted(*app, user_id, now_ms());
+    outbox = composer_->user_deleted(*app, user_id, now);
   }
   if (auto r = store_.delete_user(app_id, user_id, outbox); !r) return r.error();
   hub_.close_user(app_id, user_id, close_code::user_deleted, "user deleted");
+  // The calls its connections carried end now, not after a reconnect grace: the peer hears
+  // connection_lost.
+  calls_.user_removed(app_id, user_id, now);
   return {};
 }
 

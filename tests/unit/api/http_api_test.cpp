@@ -4,6 +4,7 @@
 #include "api/call_delivery.hpp"
 
 #include "common/clock.hpp"
+#include "services/limits.hpp"
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
@@ -26,12 +27,13 @@ class http_api_test : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     st_ = store::open_sqlite_store((dir_ / "p.db").string());
     apps_ = std::make_unique<services::app_service>(*st_, &hub_);
-    users_ = std::make_unique<services::user_service>(*st_, hub_);
-    services::auth_limits lim;
-    lim.failures_per_user = 3;
-    auth_ = std::make_unique<services::auth_service>(*st_, services::ice_config{}, lim, stats_);
     delivery_ = std::make_unique<call_delivery>(hub_);
     calls_ = std::make_unique<services::call_service>(*st_, *delivery_);
+    users_ = std::make_unique<services::user_service>(*st_, hub_, *calls_);
+    services::auth_limits lim;
+    lim.failures_per_user = 3;
+    auth_ =
+        std::make_unique<services::auth_service>(*st_, hub_, services::ice_config{}, lim, stats_);
     ctx_.reset(new context{*apps_, *users_, *auth_, *calls_, hub_, stats_, {}});
     api_ = std::make_unique<http_api>(*ctx_);
     auto app = apps_->create("test", now_ms());
@@ -100,6 +102,25 @@ TEST_F(http_api_test, wrong_field_type_names_the_field) {
   auto r = call("POST", users_path(), R"({"user_id":"a","nickname":5})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(body_of(r).at("error").at("field").as_string(), "nickname");
+}
+
+TEST_F(http_api_test, a_user_id_past_the_read_bound_is_refused_as_decoded_and_others_by_the_rule) {
+  auto too_long =
+      call("POST", users_path(),
+           R"({"user_id":")" + std::string(limits::user_id_field_bytes + 1, 'a') + "\"}");
+  EXPECT_EQ(too_long.status, 400);
+  EXPECT_EQ(body_of(too_long).at("error").at("message").as_string(),
+            "user_id must be at most 4096 bytes");
+  auto at_bound = call("POST", users_path(),
+                       R"({"user_id":")" + std::string(limits::user_id_field_bytes, 'a') + "\"}");
+  EXPECT_EQ(at_bound.status, 400);
+  EXPECT_EQ(body_of(at_bound).at("error").at("message").as_string(),
+            "user_id must be 1 to 128 bytes of letters, digits and . _ @ : + -");
+  auto auth = call("POST", "/v1/apps/" + app_.app_id + "/auth",
+                   R"({"user_id":")" + std::string(limits::user_id_field_bytes + 1, 'a') +
+                       R"(","access_token":"t"})");
+  EXPECT_EQ(body_of(auth).at("error").at("message").as_string(),
+            "user_id must be at most 4096 bytes");
 }
 
 TEST_F(http_api_test, deep_json_is_invalid_request) {
