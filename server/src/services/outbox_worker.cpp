@@ -345,8 +345,8 @@ void outbox_worker::retry_or_give_up(in_flight f, std::optional<int> status, std
 
 void outbox_worker::give_up(in_flight f, std::optional<int> status, std::string error, millis now) {
   auto& e = f.entry;
-  e.attempts += 1;
   if (e.kind == store::outbox_kind::webhook) {
+    e.attempts += 1;  // (push_given_up counts a push's last attempt)
     metrics_.webhook_deliveries_total.add({"failed"});
     e.state = store::delivery_state::failed;
     e.last_status = status;

@@ -342,6 +342,7 @@ TEST_F(outbox_worker_test, a_retry_that_would_come_after_the_deadline_gives_up_a
   ASSERT_EQ(http_.sent.size(), 2u);
   auto e = entry(id);
   EXPECT_EQ(e.state, store::delivery_state::failed);
+  EXPECT_EQ(e.attempts, 2);  // two sends, each counted once
   EXPECT_EQ(e.last_status, 503);
   EXPECT_EQ(e.last_error, "expired: HTTP 503");
   EXPECT_EQ(e.next_attempt_at, t0 + 1000);
