@@ -110,12 +110,16 @@ result<std::optional<store::string_map>> opt_string_map(const json::object& o,
   return std::optional<store::string_map>(std::move(m));
 }
 
-json::object to_json(const store::user_record& u) {
+json::object to_json(const services::user& u) {
   json::object metadata;
   for (const auto& [k, v] : u.metadata) metadata[k] = v;
   return {{"user_id", u.user_id},         {"nickname", u.nickname},
           {"profile_url", u.profile_url}, {"metadata", std::move(metadata)},
-          {"created_at", u.created_at},   {"has_access_token", u.access_token_hash.has_value()}};
+          {"created_at", u.created_at},   {"has_access_token", u.has_access_token}};
+}
+
+json::object to_json(const store::user_record& u) {
+  return to_json(services::user_of(u));
 }
 
 json::array to_json(const std::vector<services::ice_server>& servers) {
@@ -197,7 +201,7 @@ json::object to_json(const store::call_record& c, bool other_device_copy) {
   }
   if (other_device_copy) {
     o["state"] = to_string(store::call_state::ended);
-    o["end_result"] = "other_device_accepted";
+    o["end_result"] = other_device_accepted;
     o["ended_by"] = c.callee_id;
     o["ended_at"] = to_json(c.accepted_at);
   }

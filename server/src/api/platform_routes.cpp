@@ -62,8 +62,9 @@ http_response create_user(context& ctx, const request_view& rv) {
     u.created_at = now_ms();
     auto token = ctx.users.create(u, issue->value_or(false));
     if (!token) return error_response(token.error());
-    if (*token) u.access_token_hash = "set";
-    json::object out{{"user", to_json(u)}};
+    auto created = services::user_of(u);
+    created.has_access_token = token->has_value();
+    json::object out{{"user", to_json(created)}};
     if (*token) out["access_token"] = **token;
     return json_response(201, out);
   });
