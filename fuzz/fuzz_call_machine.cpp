@@ -196,7 +196,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check(next.ended_at == now && !next.deadline, "ended without ended_at or with a deadline");
       bool told = false;
       for (const auto& e : r->effects)
-        told = told || (e.to == calls::audience::both_all && e.type == "ended");
+        told = told || (e.to == calls::audience::both_all && e.type == calls::effect_type::ended);
       check(told, "ended without telling both users");
     }
     call = next;

@@ -8,11 +8,12 @@ namespace parley::api {
 
 namespace json = boost::json;
 using services::calls::audience;
+using services::calls::effect_type;
 
 void call_delivery::deliver(const store::call_record& c, const services::calls::effect& e) {
-  json::object msg{{"type", e.type}};
+  json::object msg{{"type", to_string(e.type)}};
   // Reconnect notices name the call; state changes carry the whole call object.
-  if (e.type == "peer_reconnecting" || e.type == "peer_reconnected")
+  if (e.type == effect_type::peer_reconnecting || e.type == effect_type::peer_reconnected)
     msg["call_id"] = c.call_id;
   else
     msg["call"] = to_json(c, e.other_device_copy);

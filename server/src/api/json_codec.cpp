@@ -5,7 +5,6 @@
 
 #include <boost/json/parse.hpp>
 
-#include <array>
 #include <cmath>
 
 namespace parley::api {
@@ -111,12 +110,16 @@ result<std::optional<store::string_map>> opt_string_map(const json::object& o,
   return std::optional<store::string_map>(std::move(m));
 }
 
-json::object to_json(const store::user_record& u) {
+json::object to_json(const services::user& u) {
   json::object metadata;
   for (const auto& [k, v] : u.metadata) metadata[k] = v;
   return {{"user_id", u.user_id},         {"nickname", u.nickname},
           {"profile_url", u.profile_url}, {"metadata", std::move(metadata)},
-          {"created_at", u.created_at},   {"has_access_token", u.access_token_hash.has_value()}};
+          {"created_at", u.created_at},   {"has_access_token", u.has_access_token}};
+}
+
+json::object to_json(const store::user_record& u) {
+  return to_json(services::user_of(u));
 }
 
 json::array to_json(const std::vector<services::ice_server>& servers) {
@@ -162,15 +165,10 @@ json::object to_json(const store::app_settings& s) {
 }
 
 json::object delivery_json(const store::outbox_entry& e) {
-  static constexpr std::array<const char*, 3> states{"pending", "delivered", "failed"};
-  json::object o{{"event_id", e.event_id},
-                 {"event", e.event},
-                 {"state", states.at(static_cast<std::size_t>(e.state))},
-                 {"attempts", e.attempts},
-                 {"created_at", e.created_at},
-                 {"next_attempt_at", nullptr},
-                 {"last_status", nullptr},
-                 {"last_error", nullptr}};
+  json::object o{{"event_id", e.event_id},      {"event", e.event},
+                 {"state", to_string(e.state)}, {"attempts", e.attempts},
+                 {"created_at", e.created_at},  {"next_attempt_at", nullptr},
+                 {"last_status", nullptr},      {"last_error", nullptr}};
   if (e.state == store::delivery_state::pending) o["next_attempt_at"] = e.next_attempt_at;
   if (e.last_status) o["last_status"] = *e.last_status;
   if (e.last_error) o["last_error"] = *e.last_error;
@@ -188,7 +186,7 @@ json::object to_json(const store::call_record& c, bool other_device_copy) {
                  {"caller_id", c.caller_id},
                  {"callee_id", c.callee_id},
                  {"is_video", c.is_video},
-                 {"state", store::state_name(c.state)},
+                 {"state", to_string(c.state)},
                  {"created_at", c.created_at},
                  {"accepted_at", to_json(c.accepted_at)},
                  {"connected_at", to_json(c.connected_at)},
@@ -198,12 +196,12 @@ json::object to_json(const store::call_record& c, bool other_device_copy) {
                  {"duration_ms", 0},
                  {"custom_items", std::move(items)}};
   if (c.state == store::call_state::ended) {
-    o["end_result"] = store::result_name(c.result);
+    o["end_result"] = to_string(c.result);
     if (c.connected_at && c.ended_at) o["duration_ms"] = *c.ended_at - *c.connected_at;
   }
   if (other_device_copy) {
-    o["state"] = "ended";
-    o["end_result"] = "other_device_accepted";
+    o["state"] = to_string(store::call_state::ended);
+    o["end_result"] = other_device_accepted;
     o["ended_by"] = c.callee_id;
     o["ended_at"] = to_json(c.accepted_at);
   }

@@ -6,6 +6,7 @@
 #include "services/auth_service.hpp"
 #include "services/call_service.hpp"
 #include "services/ice.hpp"
+#include "services/user.hpp"
 #include "store/call_record.hpp"
 #include "store/records.hpp"
 
@@ -35,12 +36,18 @@ result<std::optional<std::int64_t>> opt_int(const boost::json::object& o, std::s
 result<std::optional<store::string_map>> opt_string_map(const boost::json::object& o,
                                                         std::string_view name);
 
-boost::json::object to_json(const store::user_record& u);
+// The protocol's user object.
+boost::json::object to_json(const services::user& u);
+boost::json::object to_json(const store::user_record& u);  // to_json(services::user_of(u))
 boost::json::array to_json(const std::vector<services::ice_server>& servers);
 boost::json::object to_json(const store::app_settings& s);
 // A webhook delivery of GET /webhook_deliveries.
 boost::json::object delivery_json(const store::outbox_entry& e);
 boost::json::value to_json(const std::optional<millis>& t);
+// The end_result the callee's other devices are told when one device accepted: in the call
+// object they get and as the reason of the cancel push. A wire name only; no call is stored so.
+inline constexpr std::string_view other_device_accepted = "other_device_accepted";
+
 // The protocol's call object. `other_device_copy`: the copy a callee's other devices get when
 // one device accepted (state ended, end_result other_device_accepted).
 boost::json::object to_json(const store::call_record& c, bool other_device_copy = false);

@@ -98,9 +98,8 @@ std::vector<store::outbox_entry> outbox_events::call_changed(
     add_webhook(out, app, "direct_call.end", {{"call", to_json(after)}}, after.call_id, now,
                 webhook_give_up_ms_);
   if (before.state == call_state::ringing && after.state != call_state::ringing) {
-    std::string reason = after.state == call_state::ended
-                             ? std::string(store::result_name(after.result))
-                             : std::string("other_device_accepted");
+    std::string reason = after.state == call_state::ended ? std::string(to_string(after.result))
+                                                          : std::string(other_device_accepted);
     json::object parley{{"type", "call_cancel"},
                         {"app_id", app.app_id},
                         {"call_id", after.call_id},

@@ -17,7 +17,7 @@ failure forbidden(std::string why) {
   return fail(errc::forbidden, std::move(why));
 }
 failure wrong_state(const call_record& c) {
-  return fail(errc::invalid_call_state, "the call is " + std::string(store::state_name(c.state)));
+  return fail(errc::invalid_call_state, "the call is " + std::string(to_string(c.state)));
 }
 
 outcome unchanged(const call_record& c) {
@@ -33,7 +33,7 @@ outcome finish(call_record c, end_result r, std::optional<std::string> by, milli
   c.deadline.reset();
   c.caller.lost_at.reset();
   c.callee.lost_at.reset();
-  return outcome{std::move(c), {{audience::both_all, "ended"}}, true};
+  return outcome{std::move(c), {{audience::both_all, effect_type::ended}}, true};
 }
 
 audience bound_of(bool caller_side) {
@@ -69,7 +69,7 @@ call_record dial(std::string call_id, std::string app_id, std::string caller_id,
 }
 
 std::vector<effect> dial_effects() {
-  return {{audience::callee_all, "ringing"}};
+  return {{audience::callee_all, effect_type::ringing}};
 }
 
 std::optional<millis> next_deadline(const call_record& c) {
@@ -104,8 +104,8 @@ result<outcome> apply(const call_record& call, const event& ev, millis now) {
             c.accepted_at = now;
             c.callee = {e.connection_id, e.device_id, std::nullopt};
             return outcome{std::move(c),
-                           {{audience::caller_bound, "accepted"},
-                            {audience::callee_others, "ended", true, e.connection_id}},
+                           {{audience::caller_bound, effect_type::accepted},
+                            {audience::callee_others, effect_type::ended, true, e.connection_id}},
                            true};
           },
           [&](const decline_event& e) -> result<outcome> {
@@ -131,10 +131,10 @@ result<outcome> apply(const call_record& call, const event& ev, millis now) {
             auto c = call;
             c.state = call_state::connected;
             c.connected_at = now;
-            return outcome{
-                std::move(c),
-                {{audience::caller_bound, "connected"}, {audience::callee_bound, "connected"}},
-                true};
+            return outcome{std::move(c),
+                           {{audience::caller_bound, effect_type::connected},
+                            {audience::callee_bound, effect_type::connected}},
+                           true};
           },
           [&](const timer_event&) -> result<outcome> {
             if (call.state == call_state::ended) return unchanged(call);
@@ -162,7 +162,8 @@ result<outcome> apply(const call_record& call, const event& ev, millis now) {
               return finish(call, end_result::connection_lost, std::nullopt, now);
             auto c = call;
             (caller_side ? c.caller : c.callee).lost_at = now;
-            return outcome{std::move(c), {{bound_of(!caller_side), "peer_reconnecting"}}, true};
+            return outcome{
+                std::move(c), {{bound_of(!caller_side), effect_type::peer_reconnecting}}, true};
           },
           [&](const rebind_event& e) -> result<outcome> {
             if (call.state == call_state::ended || e.device_id.empty()) return unchanged(call);
@@ -182,7 +183,8 @@ result<outcome> apply(const call_record& call, const event& ev, millis now) {
             side.connection_id = e.connection_id;
             side.lost_at.reset();
             outcome o{std::move(c), {}, true};
-            if (was_lost) o.effects.push_back({bound_of(!caller_side), "peer_reconnected"});
+            if (was_lost)
+              o.effects.push_back({bound_of(!caller_side), effect_type::peer_reconnected});
             return o;
           },
           [&](const party_removed_event& e) -> result<outcome> {

@@ -4,6 +4,7 @@
 // here, stores the result with a compare-and-set on the version, and only then delivers the
 // effects. The same code serves one node and many.
 
+#include "common/enum_names.hpp"
 #include "common/errors.hpp"
 #include "store/call_record.hpp"
 
@@ -64,9 +65,22 @@ enum class audience : std::uint8_t {
   both_all,       // every connection of both users
 };
 
+// What they hear. The API layer sends each as the wire event of the same name: the state
+// changes with the call object, the reconnect notices with its id.
+enum class effect_type : std::uint8_t {
+  ringing,
+  accepted,
+  connected,
+  ended,
+  peer_reconnecting,
+  peer_reconnected,
+};
+BOOST_DESCRIBE_ENUM(effect_type, ringing, accepted, connected, ended, peer_reconnecting,
+                    peer_reconnected)
+
 struct effect {
   audience to;
-  std::string type;  // "ringing", "accepted", "connected", "ended", "peer_reconnecting", ...
+  effect_type type;
   // Set for the copy the callee's other devices get: ended with other_device_accepted.
   bool other_device_copy = false;
   std::string except_connection;

@@ -307,7 +307,9 @@ int call_service::recover(millis now) {
     if (c.connected_at) at = std::max(at, *c.connected_at);
     if (transition(std::move(c), calls::restart_event{}, at)) ++ended;
   }
-  if (ended) log::warn("calls_ended_at_start", {{"count", ended}, {"end_result", "unknown"}});
+  if (ended)
+    log::warn("calls_ended_at_start",
+              {{"count", ended}, {"end_result", to_string(store::end_result::unknown)}});
   record_alive(now);
   return ended;
 }

@@ -1,5 +1,7 @@
 #include "services/limits.hpp"
 
+#include "services/push/push_types.hpp"
+
 namespace parley::limits {
 
 bool valid_user_id(std::string_view id) noexcept {
@@ -13,7 +15,7 @@ bool valid_user_id(std::string_view id) noexcept {
 }
 
 bool valid_push_type(std::string_view type) noexcept {
-  return type == "apns_voip" || type == "apns" || type == "fcm";
+  return from_string<services::push::token_type>(type).has_value();
 }
 
 }  // namespace parley::limits

@@ -188,9 +188,10 @@ void outbox_worker::dispatch_push(store::outbox_entry e, const store::app_record
   // app's own gateway for any token.
   const auto& s = app.settings;
   std::optional<receiver> to;
-  if ((job->token_type == "apns" || job->token_type == "apns_voip") && s.push.apns)
+  auto type = from_string<push::token_type>(job->token_type);
+  if ((type == push::token_type::apns || type == push::token_type::apns_voip) && s.push.apns)
     to = receiver::apns;
-  else if (job->token_type == "fcm" && s.push.fcm)
+  else if (type == push::token_type::fcm && s.push.fcm)
     to = receiver::fcm;
   else if (s.push.webhook_url)
     to = receiver::gateway;

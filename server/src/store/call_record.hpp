@@ -3,27 +3,44 @@
 // timeouts it was dialed with, its next deadline and its version for compare-and-set.
 
 #include "common/clock.hpp"
+#include "common/enum_names.hpp"
 #include "store/records.hpp"
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
 
 namespace parley::store {
 
-enum class call_state : std::uint8_t { ringing, accepted, connected, ended };
+// Both enums are stored as their integer values: never renumber an enumerator.
+enum class call_state : std::uint8_t { ringing = 0, accepted = 1, connected = 2, ended = 3 };
+BOOST_DESCRIBE_ENUM(call_state, ringing, accepted, connected, ended)
 
+// How an ended call ended. (5 was other_device_accepted, which only the other devices' copy of
+// an accepted call says; that is the wire's business, see api/json_codec.)
 enum class end_result : std::uint8_t {
-  none,
-  completed,
-  canceled,
-  declined,
-  no_answer,
-  other_device_accepted,  // only on the other devices' copy, never stored
-  timed_out,
-  connection_lost,
-  unknown,
+  none = 0,
+  completed = 1,
+  canceled = 2,
+  declined = 3,
+  no_answer = 4,
+  timed_out = 6,
+  connection_lost = 7,
+  unknown = 8,
 };
+
+// The protocol's end_result names; none (not ended) has the empty name.
+constexpr std::array<std::pair<end_result, std::string_view>, 8> enum_names(end_result) {
+  return {{{end_result::none, ""},
+           {end_result::completed, "completed"},
+           {end_result::canceled, "canceled"},
+           {end_result::declined, "declined"},
+           {end_result::no_answer, "no_answer"},
+           {end_result::timed_out, "timed_out"},
+           {end_result::connection_lost, "connection_lost"},
+           {end_result::unknown, "unknown"}}};
+}
 
 // One side's bound connection. Empty connection_id: not bound (the callee before accepting).
 struct call_binding {
@@ -57,8 +74,5 @@ struct call_record {
   std::optional<millis> deadline;
   std::int64_t version = 0;
 };
-
-std::string_view state_name(call_state s) noexcept;
-std::string_view result_name(end_result r) noexcept;
 
 }  // namespace parley::store

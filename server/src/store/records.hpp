@@ -2,6 +2,7 @@
 // The rows the store keeps, as plain values. Secrets appear here only as SHA-256 digests (hex).
 
 #include "common/clock.hpp"
+#include "common/enum_names.hpp"
 
 #include <array>
 #include <cstdint>
@@ -108,7 +109,9 @@ struct push_token_record {
 // The outbox: webhooks and pushes waiting to be delivered, written in the same transaction as
 // the change that caused them.
 enum class outbox_kind : std::uint8_t { webhook, push };
-enum class delivery_state : std::uint8_t { pending, delivered, failed };
+// Stored as their integer values: never renumber an enumerator.
+enum class delivery_state : std::uint8_t { pending = 0, delivered = 1, failed = 2 };
+BOOST_DESCRIBE_ENUM(delivery_state, pending, delivered, failed)
 
 struct outbox_entry {
   std::int64_t seq = 0;  // assigned by the store; the order of creation

@@ -30,7 +30,7 @@ call_record connected_call(millis at = t0 + 2000) {
 
 bool has_effect(const outcome& o, audience to, const std::string& type) {
   for (const auto& e : o.effects)
-    if (e.to == to && e.type == type) return true;
+    if (e.to == to && parley::to_string(e.type) == type) return true;
   return false;
 }
 
@@ -47,7 +47,7 @@ TEST(call_machine, dial_rings_every_callee_device_and_sets_the_ringing_deadline)
   auto effects = dial_effects();
   ASSERT_EQ(effects.size(), 1u);
   EXPECT_EQ(effects[0].to, audience::callee_all);
-  EXPECT_EQ(effects[0].type, "ringing");
+  EXPECT_EQ(effects[0].type, effect_type::ringing);
 }
 
 TEST(call_machine, accept_binds_the_callee_and_tells_caller_and_other_devices) {

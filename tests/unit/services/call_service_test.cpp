@@ -22,7 +22,7 @@ struct recording_notifier : call_notifier {
   std::vector<std::pair<std::string, calls::audience>> seen;
   void deliver(const store::call_record&, const calls::effect& e) override {
     std::lock_guard lock(m);
-    seen.emplace_back(e.type, e.to);
+    seen.emplace_back(parley::to_string(e.type), e.to);
   }
   int count(const std::string& type) {
     std::lock_guard lock(m);

@@ -40,8 +40,9 @@ std::string body_reason(const std::string& body) {
 result<outbound::request> apns_client::build(const apns_credentials& creds,
                                              const std::string& base_url, const push_message& msg,
                                              millis now) {
-  bool voip = msg.token_type == "apns_voip";
-  if (!voip && msg.token_type != "apns")
+  auto type = from_string<token_type>(msg.token_type);
+  bool voip = type == token_type::apns_voip;
+  if (!voip && type != token_type::apns)
     return fail(errc::invalid_request, "not an APNs token", "token_type");
   boost::system::error_code ec;
   auto parley = boost::json::parse(msg.parley_json, ec);

@@ -134,7 +134,8 @@ result<outbound::request> fcm_client::build(const fcm_credentials& creds,
                                             const std::string& base_url,
                                             const std::string& access_token,
                                             const push_message& msg, millis now) const {
-  if (msg.token_type != "fcm") return fail(errc::invalid_request, "not an FCM token", "token_type");
+  if (from_string<token_type>(msg.token_type) != token_type::fcm)
+    return fail(errc::invalid_request, "not an FCM token", "token_type");
   // FCM's TTL: how long to keep the message for an offline device. Past the ringing deadline a
   // call push is worthless; whole seconds, rounded down so it never outlives the deadline.
   millis ttl_s = std::max<millis>(0, msg.expires_at - now) / 1000;

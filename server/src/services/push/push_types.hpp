@@ -3,12 +3,20 @@
 // answer is read.
 
 #include "common/clock.hpp"
+#include "common/enum_names.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace parley::services::push {
+
+// The kinds of device token a user registers (protocol.md, "Push tokens"); the names are the
+// protocol's `type`. Which provider a token goes to also depends on the app's settings (an
+// app with only a push gateway gets every token there).
+enum class token_type : std::uint8_t { apns, apns_voip, fcm };
+BOOST_DESCRIBE_ENUM(token_type, apns, apns_voip, fcm)
 
 // One push to one token. `parley_json` is the serialized `parley` object of protocol.md
 // ("Push notifications"); providers wrap it in their own envelope.
