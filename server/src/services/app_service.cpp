@@ -1,6 +1,7 @@
 #include "services/app_service.hpp"
 
 #include "common/crypto.hpp"
+#include "common/enum_names.hpp"
 #include "services/limits.hpp"
 
 #include <charconv>
@@ -98,14 +99,11 @@ result<delivery_page> app_service::list_deliveries(const std::string& app_id,
                                                    const std::string& cursor) {
   if (auto r = check_page_limit(limit); !r) return r.error();
   std::optional<store::delivery_state> st;
-  if (state == "pending")
-    st = store::delivery_state::pending;
-  else if (state == "delivered")
-    st = store::delivery_state::delivered;
-  else if (state == "failed")
-    st = store::delivery_state::failed;
-  else if (!state.empty())
-    return fail(errc::invalid_request, "state must be pending, delivered or failed", "state");
+  if (!state.empty()) {
+    st = from_string<store::delivery_state>(state);
+    if (!st)
+      return fail(errc::invalid_request, "state must be pending, delivered or failed", "state");
+  }
   // The cursor is the last delivery's sequence number.
   std::int64_t after = 0;
   if (!cursor.empty()) {
