@@ -1,10 +1,9 @@
 #include "options.hpp"
 
-#include <charconv>
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
-#include <map>
 #include <string_view>
 
 namespace parley::bench {
@@ -22,107 +21,88 @@ constexpr const char* usage =
     "         [--idle-connections N]                                     (10000)\n"
     "         [--call-pairs N] [--call-rate N] [--call-seconds N]        (1000, 1000, 10)\n"
     "         [--call-sat-rate N] [--call-sat-seconds N] [--call-sat-in-flight N] (5000, 5, "
-    "2000)\n"
+    "500)\n"
     "         --phases soak [--soak-rate N (0: half the saturation)] [--soak-seconds N]\n"
     "           [--soak-interval-s N] [--soak-csv PATH]            (0, 3600, 10, "
     "build/soak/soak.csv)\n";
 
-bool to_int(std::string_view s, int lo, int hi, int& out) {
-  int v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || v < lo || v > hi) return false;
-  out = v;
-  return true;
+// The phases named in a comma-separated list; false for an unknown name or a mix the run refuses.
+bool set_phases(options& o, std::string_view v) {
+  o.run_auth = o.run_ws = o.run_idle = o.run_calls = o.run_soak = false;
+  while (!v.empty()) {
+    auto comma = v.find(',');
+    auto name = v.substr(0, comma);
+    if (name == "auth")
+      o.run_auth = true;
+    else if (name == "ws")
+      o.run_ws = true;
+    else if (name == "idle")
+      o.run_idle = true;
+    else if (name == "calls")
+      o.run_calls = true;
+    else if (name == "soak")
+      o.run_soak = true;
+    else
+      return false;
+    v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+  }
+  // The soak runs alone: other phases would disturb the lines it measures.
+  if (o.run_soak) return !(o.run_auth || o.run_ws || o.run_idle || o.run_calls);
+  return o.run_auth || o.run_ws || o.run_idle || o.run_calls;
 }
+
+const CLI::Validator non_empty{
+    [](const std::string& v) { return v.empty() ? std::string("an empty value") : std::string(); },
+    ""};
 
 }  // namespace
 
 std::optional<options> parse_options(int argc, char** argv) {
   options o;
-  auto int_opt = [](int& field, int lo, int hi) {
-    return [&field, lo, hi](std::string_view v) { return to_int(v, lo, hi, field); };
-  };
-  auto seconds_opt = [](std::chrono::seconds& field, int lo, int hi) {
-    return [&field, lo, hi](std::string_view v) {
-      int n = 0;
-      if (!to_int(v, lo, hi, n)) return false;
-      field = std::chrono::seconds(n);
-      return true;
-    };
-  };
-  auto string_opt = [](std::string& field) {
-    return [&field](std::string_view v) {
-      field = std::string(v);
-      return !field.empty();
-    };
-  };
-  auto phases = [&o](std::string_view v) {
-    o.run_auth = o.run_ws = o.run_idle = o.run_calls = o.run_soak = false;
-    while (!v.empty()) {
-      auto comma = v.find(',');
-      auto name = v.substr(0, comma);
-      if (name == "auth")
-        o.run_auth = true;
-      else if (name == "ws")
-        o.run_ws = true;
-      else if (name == "idle")
-        o.run_idle = true;
-      else if (name == "calls")
-        o.run_calls = true;
-      else if (name == "soak")
-        o.run_soak = true;
-      else
-        return false;
-      v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
-    }
-    // The soak runs alone: other phases would disturb the lines it measures.
-    if (o.run_soak) return !(o.run_auth || o.run_ws || o.run_idle || o.run_calls);
-    return o.run_auth || o.run_ws || o.run_idle || o.run_calls;
+  CLI::App app{"parley-bench", "parley-bench"};
+  // Given twice, the last value counts.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  auto seconds = [&app](const char* name, std::chrono::seconds& field, int lo, int hi) {
+    app.add_option_function<int>(name, [&field](int n) { field = std::chrono::seconds(n); })
+        ->check(CLI::Range(lo, hi));
   };
 
   // The limits keep every phase bounded: the machine caps descriptors at 20,000 per process.
-  const std::map<std::string_view, std::function<bool(std::string_view)>> table = {
-      {"--url", string_opt(o.url)},
-      {"--app-id", string_opt(o.app_id)},
-      {"--api-token", string_opt(o.api_token)},
-      {"--server-pid", int_opt(o.server_pid, 1, 1 << 30)},
-      {"--report", string_opt(o.report_path)},
-      {"--phases", phases},
-      {"--threads", int_opt(o.threads, 1, 16)},
-      {"--source-addresses", int_opt(o.source_addresses, 1, 200)},
-      {"--auth-clients", int_opt(o.auth_clients, 1, 1000)},
-      {"--auth-warmup-s", seconds_opt(o.auth_warmup, 0, 60)},
-      {"--auth-seconds", seconds_opt(o.auth_duration, 1, 300)},
-      {"--ws-total", int_opt(o.ws_total, 1, 15000)},
-      {"--ws-concurrency", int_opt(o.ws_concurrency, 1, 1000)},
-      {"--idle-connections", int_opt(o.idle_connections, 1, 15000)},
-      {"--call-pairs", int_opt(o.call_pairs, 1, 7500)},
-      {"--call-rate", int_opt(o.call_rate, 1, 20000)},
-      {"--call-seconds", seconds_opt(o.call_seconds, 1, 60)},
-      {"--call-sat-rate", int_opt(o.call_sat_rate, 1, 20000)},
-      {"--call-sat-seconds", seconds_opt(o.call_sat_seconds, 1, 60)},
-      {"--call-sat-in-flight", int_opt(o.call_sat_in_flight, 1, 100000)},
-      {"--soak-rate", int_opt(o.soak_rate, 0, 20000)},
-      {"--soak-seconds", seconds_opt(o.soak_duration, 10, 7 * 86400)},
-      {"--soak-interval-s", seconds_opt(o.soak_interval, 1, 3600)},
-      {"--soak-csv", string_opt(o.soak_csv)},
-  };
+  app.add_option("--url", o.url)->check(non_empty);
+  app.add_option("--app-id", o.app_id)->check(non_empty);
+  app.add_option("--api-token", o.api_token)->check(non_empty);
+  app.add_option("--server-pid", o.server_pid)->check(CLI::Range(1, 1 << 30));
+  app.add_option("--report", o.report_path)->check(non_empty);
+  app.add_option_function<std::string>("--phases", [&o](const std::string& v) {
+    if (!set_phases(o, v)) throw CLI::ValidationError("--phases", "bad value: " + v);
+  });
+  app.add_option("--threads", o.threads)->check(CLI::Range(1, 16));
+  app.add_option("--source-addresses", o.source_addresses)->check(CLI::Range(1, 200));
+  app.add_option("--auth-clients", o.auth_clients)->check(CLI::Range(1, 1000));
+  seconds("--auth-warmup-s", o.auth_warmup, 0, 60);
+  seconds("--auth-seconds", o.auth_duration, 1, 300);
+  app.add_option("--ws-total", o.ws_total)->check(CLI::Range(1, 15000));
+  app.add_option("--ws-concurrency", o.ws_concurrency)->check(CLI::Range(1, 1000));
+  app.add_option("--idle-connections", o.idle_connections)->check(CLI::Range(1, 15000));
+  app.add_option("--call-pairs", o.call_pairs)->check(CLI::Range(1, 7500));
+  app.add_option("--call-rate", o.call_rate)->check(CLI::Range(1, 20000));
+  seconds("--call-seconds", o.call_seconds, 1, 60);
+  app.add_option("--call-sat-rate", o.call_sat_rate)->check(CLI::Range(1, 20000));
+  seconds("--call-sat-seconds", o.call_sat_seconds, 1, 60);
+  app.add_option("--call-sat-in-flight", o.call_sat_in_flight)->check(CLI::Range(1, 100000));
+  app.add_option("--soak-rate", o.soak_rate)->check(CLI::Range(0, 20000));
+  seconds("--soak-seconds", o.soak_duration, 10, 7 * 86400);
+  seconds("--soak-interval-s", o.soak_interval, 1, 3600);
+  app.add_option("--soak-csv", o.soak_csv)->check(non_empty);
 
-  for (int i = 1; i < argc; ++i) {
-    std::string_view name = argv[i];
-    if (name == "--help" || name == "-h") {
-      std::fputs(usage, stdout);
-      std::exit(0);
-    }
-    auto it = table.find(name);
-    if (it == table.end() || i + 1 >= argc) {
-      std::fprintf(stderr, "parley-bench: unknown option or missing value: %s\n%s", argv[i], usage);
-      return std::nullopt;
-    }
-    if (!it->second(argv[++i])) {
-      std::fprintf(stderr, "parley-bench: bad value for %s: %s\n%s", argv[i - 1], argv[i], usage);
-      return std::nullopt;
-    }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(usage, stdout);
+    std::exit(0);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "parley-bench: %s\n%s", e.what(), usage);
+    return std::nullopt;
   }
   if (o.url.empty() || o.app_id.empty() || o.api_token.empty() || o.server_pid == 0) {
     std::fprintf(stderr,

@@ -59,7 +59,8 @@ struct options {
   std::string soak_csv = "build/soak/soak.csv";
 };
 
-// Parses argv; on a bad or missing option returns nullopt after printing why and the usage.
+// Parses argv with CLI11 (a value is the next word or follows `=`; given twice, the last counts);
+// on a bad or missing option returns nullopt after printing why and the usage.
 // --help prints the usage and exits 0.
 std::optional<options> parse_options(int argc, char** argv);
 

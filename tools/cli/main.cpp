@@ -9,6 +9,8 @@
 #include <parley/parley.hpp>
 #include <parley/testing/loopback_media_engine.hpp>
 
+#include <CLI/CLI.hpp>
+
 #include <pthread.h>
 #include <signal.h>
 #include <atomic>
@@ -21,10 +23,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <map>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,69 +69,77 @@ exit codes:
   3  the call failed or was not answered (declined, no answer, canceled, timed out, lost, ...)
 )";
 
-// Command-line arguments: positional words and --options (with or without a value).
-struct args {
-  std::vector<std::string> words;
-  std::map<std::string, std::string> options;  // "" for flags
-
-  bool has(const std::string& name) const { return options.count(name) > 0; }
-  std::string get(const std::string& name, const std::string& fallback = "") const {
-    auto it = options.find(name);
-    return it == options.end() ? fallback : it->second;
-  }
+// The command line, parsed by CLI11. The options for every command may come before or after the
+// command's name; a command's own options come after it. A value is the next word or follows `=`.
+struct command_line {
+  std::string command;  // login, logout, whoami, call, answer or calls
+  std::optional<std::string> data_dir;
+  bool verbose = false;
+  // login
+  std::string api, app, user, token;
+  bool session_token = false;
+  bool jwt = false;
+  // call
+  std::vector<std::string> callee;
+  bool video = false;
+  // call and answer: -1 is "not given" (run until the peer ends the call)
+  int hangup_after = -1;
+  // answer
+  int timeout = 60;
+  // calls
+  int limit = 20;
+  std::optional<std::string> next;
 };
 
 struct usage_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-args parse_args(int argc, char** argv) {
-  static const std::vector<std::string> flags = {"--video",   "--session-token", "--jwt",
-                                                 "--verbose", "--help",          "-h"};
-  args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string word = argv[i];
-    if (word.rfind("-", 0) != 0 || word == "-") {
-      a.words.push_back(word);
-      continue;
-    }
-    if (auto eq = word.find('='); eq != std::string::npos) {
-      a.options[word.substr(0, eq)] = word.substr(eq + 1);
-      continue;
-    }
-    if (std::find(flags.begin(), flags.end(), word) != flags.end()) {
-      a.options[word] = "";
-      continue;
-    }
-    if (i + 1 >= argc) throw usage_error(word + " needs a value");
-    a.options[word] = argv[++i];
-  }
-  return a;
+// Throws CLI::ParseError on a bad command line (CLI::CallForHelp for -h/--help, anywhere).
+command_line parse_command_line(int argc, char** argv) {
+  command_line c;
+  CLI::App app{"parley: a terminal client for Parley calls", "parley"};
+  // Given twice, the last value counts (set before the commands are added: they copy it).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  auto* data_dir = app.add_option("--data-dir");
+  app.add_flag("--verbose", c.verbose);
+
+  // Words that follow these commands were always ignored; they still are.
+  std::vector<std::string> ignored;
+  auto command = [&](const char* name, bool takes_extra_words = true) {
+    auto* sub = app.add_subcommand(name)->fallthrough();
+    if (takes_extra_words) sub->add_option("words", ignored)->group("");
+    return sub;
+  };
+  auto* login = command("login");
+  login->add_option("--api", c.api);
+  login->add_option("--app", c.app);
+  login->add_option("--user", c.user);
+  login->add_option("--token", c.token);
+  login->add_flag("--session-token", c.session_token);
+  login->add_flag("--jwt", c.jwt);
+  command("logout");
+  command("whoami");
+  auto* call = command("call", false);
+  call->add_option("USER", c.callee);
+  call->add_flag("--video", c.video);
+  call->add_option("--hangup-after", c.hangup_after)->check(CLI::NonNegativeNumber);
+  auto* answer = command("answer", false);
+  answer->add_option("--timeout", c.timeout)->check(CLI::NonNegativeNumber);
+  answer->add_option("--hangup-after", c.hangup_after)->check(CLI::NonNegativeNumber);
+  auto* calls = command("calls");
+  calls->add_option("--limit", c.limit)->check(CLI::PositiveNumber);
+  auto* next = calls->add_option("--next");
+
+  app.parse(argc, argv);
+  if (auto chosen = app.get_subcommands(); !chosen.empty()) c.command = chosen.front()->get_name();
+  if (*data_dir) c.data_dir = data_dir->as<std::string>();
+  if (*next) c.next = next->as<std::string>();
+  return c;
 }
 
-int parse_seconds(const args& a, const std::string& name, int fallback) {
-  if (!a.has(name)) return fallback;
-  try {
-    std::size_t used = 0;
-    int v = std::stoi(a.get(name), &used);
-    if (used != a.get(name).size() || v < 0) throw std::invalid_argument("");
-    return v;
-  } catch (const std::exception&) {
-    throw usage_error(name + " takes a whole number >= 0");
-  }
-}
-
-void check_options(const args& a, const std::vector<std::string>& allowed) {
-  static const std::vector<std::string> global = {"--data-dir", "--verbose", "--help", "-h"};
-  for (const auto& [name, value] : a.options) {
-    bool ok = std::find(allowed.begin(), allowed.end(), name) != allowed.end() ||
-              std::find(global.begin(), global.end(), name) != global.end();
-    if (!ok) throw usage_error("unknown option " + name);
-  }
-}
-
-fs::path data_dir(const args& a) {
-  if (a.has("--data-dir")) return a.get("--data-dir");
+fs::path data_dir(const command_line& a) {
+  if (a.data_dir) return *a.data_dir;
   if (const char* env = std::getenv("PARLEY_DATA_DIR"); env && *env) return env;
   if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".parley";
   throw usage_error("no data directory: give --data-dir or set HOME");
@@ -209,14 +217,14 @@ parley::client_options make_options(const cli_config& c, const fs::path& dir, bo
 }
 
 // A client on the stored configuration and session (throws parley::error / usage_error).
-std::unique_ptr<parley::client> open_client(const args& a) {
+std::unique_ptr<parley::client> open_client(const command_line& a) {
   auto dir = data_dir(a);
   auto config = load_config(dir);
   if (!config)
     throw parley::error(parley::error_code::not_authenticated,
                         "no stored login in " + dir.string());
   auto c = std::make_unique<parley::client>();
-  c->init(config->app_id, make_options(*config, dir, a.has("--verbose")));
+  c->init(config->app_id, make_options(*config, dir, a.verbose));
   return c;
 }
 
@@ -393,24 +401,22 @@ int follow(const std::shared_ptr<parley::call>& c, event_queue& queue, int hangu
 // ---------------------------------------------------------------------------------------------
 // Commands
 
-int cmd_login(const args& a) {
-  check_options(a, {"--api", "--app", "--user", "--token", "--session-token", "--jwt"});
-  for (const char* required : {"--api", "--app", "--user", "--token"})
-    if (!a.has(required) || a.get(required).empty())
-      throw usage_error(std::string("login needs ") + required);
-  if (a.has("--session-token") && a.has("--jwt"))
-    throw usage_error("give --session-token or --jwt, not both");
+int cmd_login(const command_line& a) {
+  for (auto [name, value] : {std::pair{"--api", &a.api}, std::pair{"--app", &a.app},
+                             std::pair{"--user", &a.user}, std::pair{"--token", &a.token}})
+    if (value->empty()) throw usage_error(std::string("login needs ") + name);
+  if (a.session_token && a.jwt) throw usage_error("give --session-token or --jwt, not both");
   auto dir = data_dir(a);
-  cli_config config{a.get("--api"), a.get("--app")};
+  cli_config config{a.api, a.app};
   parley::client client;
-  client.init(config.app_id, make_options(config, dir, a.has("--verbose")));
-  parley::auth_params params{.user_id = a.get("--user")};
-  if (a.has("--session-token"))
-    params.session_token = a.get("--token");
-  else if (a.has("--jwt"))
-    params.jwt = a.get("--token");
+  client.init(config.app_id, make_options(config, dir, a.verbose));
+  parley::auth_params params{.user_id = a.user};
+  if (a.session_token)
+    params.session_token = a.token;
+  else if (a.jwt)
+    params.jwt = a.token;
   else
-    params.access_token = a.get("--token");
+    params.access_token = a.token;
   auto me = client.authenticate(params).get();
   save_config(dir, config);
   std::string expiry = client.session_expires_at()
@@ -420,8 +426,7 @@ int cmd_login(const args& a) {
   return exit_ok;
 }
 
-int cmd_logout(const args& a) {
-  check_options(a, {});
+int cmd_logout(const command_line& a) {
   auto client = open_client(a);
   try {
     client->deauthenticate().get();
@@ -435,8 +440,7 @@ int cmd_logout(const args& a) {
   return exit_ok;
 }
 
-int cmd_whoami(const args& a) {
-  check_options(a, {});
+int cmd_whoami(const command_line& a) {
   auto client = open_client(a);
   auto me = client->current_user();
   if (!me) throw parley::error(parley::error_code::not_authenticated, "no session");
@@ -444,10 +448,8 @@ int cmd_whoami(const args& a) {
   return exit_ok;
 }
 
-int cmd_call(const args& a) {
-  check_options(a, {"--video", "--hangup-after"});
-  if (a.words.size() != 2) throw usage_error("call needs exactly one user id");
-  int hangup_after = parse_seconds(a, "--hangup-after", -1);
+int cmd_call(const command_line& a) {
+  if (a.callee.size() != 1) throw usage_error("call needs exactly one user id");
   auto queue = make_queue();
   watch_signals(queue);
   auto client = open_client(a);
@@ -455,8 +457,8 @@ int cmd_call(const args& a) {
   client->add_connection_listener(queue);
   client->connect_websocket().get();
 
-  const auto& callee = a.words[1];
-  bool video = a.has("--video");
+  const auto& callee = a.callee.front();
+  bool video = a.video;
   say("calling " + callee + (video ? " (video)" : " (audio)"));
   std::shared_ptr<parley::call> c;
   try {
@@ -470,14 +472,11 @@ int cmd_call(const args& a) {
     throw;
   }
   say("ringing (call " + c->id() + ")");
-  return follow(c, *queue, hangup_after, false);
+  return follow(c, *queue, a.hangup_after, false);
 }
 
-int cmd_answer(const args& a) {
-  check_options(a, {"--timeout", "--hangup-after"});
-  if (a.words.size() != 1) throw usage_error("answer takes no user id");
-  int timeout = parse_seconds(a, "--timeout", 60);
-  int hangup_after = parse_seconds(a, "--hangup-after", -1);
+int cmd_answer(const command_line& a) {
+  int timeout = a.timeout;
   auto queue = make_queue();
   watch_signals(queue);
   auto client = open_client(a);
@@ -512,18 +511,15 @@ int cmd_answer(const args& a) {
     std::cerr << "parley: could not accept: " << e.what() << "\n";
     return exit_call_failed;
   }
-  return follow(c, *queue, hangup_after, true);
+  return follow(c, *queue, a.hangup_after, true);
 }
 
-int cmd_calls(const args& a) {
-  check_options(a, {"--limit", "--next"});
-  int limit = parse_seconds(a, "--limit", 20);
-  if (limit < 1) throw usage_error("--limit takes a number >= 1");
+int cmd_calls(const command_line& a) {
+  int limit = a.limit;
   auto client = open_client(a);
   auto me = client->current_user();
   std::vector<parley::call_info> calls;
-  std::optional<std::string> next;
-  if (a.has("--next")) next = a.get("--next");
+  std::optional<std::string> next = a.next;
   do {
     int want = std::min(100, limit - static_cast<int>(calls.size()));
     auto page = client->call_log({.limit = want, .next = next}).get();
@@ -563,12 +559,12 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
   try {
-    auto a = parse_args(argc, argv);
-    if (a.has("--help") || a.has("-h") || a.words.empty()) {
+    auto a = parse_command_line(argc, argv);
+    if (a.command.empty()) {
       std::cout << usage_text;
-      return a.words.empty() && !a.has("--help") && !a.has("-h") ? exit_error : exit_ok;
+      return exit_error;
     }
-    const auto& command = a.words[0];
+    const auto& command = a.command;
     if (command == "login") return cmd_login(a);
     if (command == "logout") return cmd_logout(a);
     if (command == "whoami") return cmd_whoami(a);
@@ -576,6 +572,12 @@ int main(int argc, char** argv) {
     if (command == "answer") return cmd_answer(a);
     if (command == "calls") return cmd_calls(a);
     throw usage_error("unknown command " + command);
+  } catch (const CLI::CallForHelp&) {
+    std::cout << usage_text;
+    return exit_ok;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "parley: " << e.what() << "\n(see parley --help)\n";
+    return exit_error;
   } catch (const usage_error& e) {
     std::cerr << "parley: " << e.what() << "\n(see parley --help)\n";
     return exit_error;

@@ -4,6 +4,8 @@
 #include "common/crypto.hpp"
 #include "common/log.hpp"
 
+#include <boost/url/pct_string_view.hpp>
+
 #include <cctype>
 #include <chrono>
 #include <future>
@@ -27,30 +29,14 @@ std::vector<std::string_view> split_path(std::string_view path) {
   }
   return out;
 }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 }  // namespace
 
 std::optional<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  return out;
+  // make_pct_string_view refuses exactly a '%' not followed by two hex digits and lets every
+  // other byte through (it does not check the URL grammar); decode() keeps '+' as it is.
+  auto escaped = boost::urls::make_pct_string_view(s);
+  if (!escaped) return std::nullopt;
+  return escaped->decode();
 }
 
 std::optional<std::string_view> bearer_credentials(std::string_view header) {

@@ -85,7 +85,9 @@ result<services::page_request> page_query(const query_params& q);
 // case, then one or more spaces (RFC 7235). nullopt for another scheme or no credentials.
 std::optional<std::string_view> bearer_credentials(std::string_view header);
 
-// Percent-decoding of a path segment or query value; nullopt on a bad escape.
+// Percent-decoding (Boost.URL) of a path segment or query value: each "%XX" (hex digits in either
+// case) becomes its byte, every other byte stays as it is ('+' too); nullopt when a '%' is not
+// followed by two hex digits.
 std::optional<std::string> percent_decode(std::string_view s);
 
 }  // namespace parley::api

@@ -5,6 +5,9 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
 #include <array>
 #include <limits>
 #include <memory>
@@ -50,12 +53,11 @@ std::optional<std::int64_t> session_key_id(std::string_view key) noexcept {
 }
 
 std::string uuid_v4() {
-  auto b = random_bytes(16);
-  b[6] = static_cast<char>((b[6] & 0x0f) | 0x40);  // version 4
-  b[8] = static_cast<char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
-  auto h = hex(b);
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) +
-         "-" + h.substr(20);
+  // random_generator (Boost 1.81: random_generator_pure) reads the kernel's CSPRNG with
+  // getrandom(2) on every call and sets the version (4) and variant bits; it holds no state
+  // worth sharing, so one per call is cheap and needs no lock. to_string: 36 lower-case chars.
+  // Failure throws boost::uuids::entropy_error, a std::runtime_error.
+  return boost::uuids::to_string(boost::uuids::random_generator()());
 }
 
 bool is_uuid_v4(std::string_view s) noexcept {

@@ -1,6 +1,7 @@
 #pragma once
-// Hashing, MACs, randomness and encodings, all from OpenSSL. Secrets are made here and only
-// their SHA-256 is stored; comparisons of secrets go through constant_time_equal.
+// Hashing, MACs, randomness and encodings from OpenSSL, and UUIDs from Boost.UUID. Secrets are
+// made here and only their SHA-256 is stored; comparisons of secrets go through
+// constant_time_equal.
 
 #include <cstdint>
 #include <optional>
@@ -20,8 +21,12 @@ std::string new_session_key(std::int64_t id);
 // The row id of a key made by new_session_key; nullopt for anything else (a key issued before
 // keys carried their id is 43 characters and has none).
 std::optional<std::int64_t> session_key_id(std::string_view key) noexcept;
-// A random lowercase UUID v4.
+// A random UUID v4 as 36 lower-case characters ("xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx"),
+// from the kernel's CSPRNG (Boost.UUID's random_generator: getrandom(2)). Throws
+// std::runtime_error (boost::uuids::entropy_error) if the kernel gives none (fatal, as for
+// random_bytes).
 std::string uuid_v4();
+// True for exactly that text form (lower case, version 4, RFC 4122 variant).
 bool is_uuid_v4(std::string_view s) noexcept;
 
 // Raw 32-byte digest and its lowercase hex form.

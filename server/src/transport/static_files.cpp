@@ -61,7 +61,8 @@ std::optional<fs::path> static_dir::resolve(std::string_view target) const {
   if (!root_) return std::nullopt;
   auto path_part = target.substr(0, target.find('?'));
   if (!path_part.starts_with('/')) return std::nullopt;
-  // Decoded once: "%252e" stays "%2e", a literal name, never a second "..".
+  // Decoded once (api::percent_decode: Boost.URL): "%252e" stays "%2e", a literal name, never a
+  // second "..". The confinement below judges the decoded bytes, whatever decoded them.
   auto decoded = api::percent_decode(path_part);
   if (!decoded) return std::nullopt;
   if (std::any_of(decoded->begin(), decoded->end(),

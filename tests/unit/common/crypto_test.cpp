@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <set>
+#include <string>
+#include <vector>
 
 namespace parley::crypto {
 namespace {
@@ -68,6 +71,29 @@ TEST(crypto, uuid_v4_is_lowercase_version_4) {
   EXPECT_FALSE(is_uuid_v4("7208C82D-0304-4ae7-84ce-b31fa1580393"));
   EXPECT_FALSE(is_uuid_v4("7208c82d-0304-1ae7-84ce-b31fa1580393"));
   EXPECT_FALSE(is_uuid_v4("7208c82d03044ae784ceb31fa1580393"));
+}
+
+TEST(crypto, uuid_v4_sets_only_the_version_and_variant_bits) {
+  // Across 256 UUIDs every hex digit outside the fixed ones takes more than one value, and the
+  // variant digit takes only 8, 9, a or b: random where it should be, fixed where RFC 4122 says.
+  std::set<std::string> seen;
+  std::vector<std::set<char>> digits(36);
+  for (int i = 0; i < 256; ++i) {
+    auto id = uuid_v4();
+    ASSERT_TRUE(is_uuid_v4(id)) << id;
+    seen.insert(id);
+    for (std::size_t k = 0; k < id.size(); ++k) digits[k].insert(id[k]);
+  }
+  EXPECT_EQ(seen.size(), 256u);
+  for (std::size_t k = 0; k < digits.size(); ++k) {
+    if (k == 8 || k == 13 || k == 18 || k == 23 || k == 14) {
+      EXPECT_EQ(digits[k].size(), 1u) << k;
+    } else if (k == 19) {
+      EXPECT_EQ(digits[k], (std::set<char>{'8', '9', 'a', 'b'}));
+    } else {
+      EXPECT_GT(digits[k].size(), 1u) << k;
+    }
+  }
 }
 
 TEST(crypto, constant_time_equal_compares_whole_strings) {

@@ -165,5 +165,45 @@ TEST_F(cli, exit_codes_say_what_went_wrong) {
   EXPECT_NE(wait_out.find("no call"), std::string::npos);
 }
 
+TEST_F(cli, the_command_line_reads_as_docs_cli_md_says) {
+  // Help anywhere, even after an unknown command: the usage on stdout, exit 0.
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"-h"}, {"call", "--help"}, {"frobnicate", "--help"}, {"calls", "--limit", "5", "-h"}}) {
+    auto [code, out] = run(args);
+    EXPECT_EQ(code, 0) << args.front();
+    EXPECT_NE(out.find("usage:"), std::string::npos) << out;
+  }
+  // No command: the usage, exit 1.
+  EXPECT_EQ(run({}).first, 1);
+  EXPECT_EQ(run({"--verbose"}).first, 1);
+  // Usage errors, each exit 1 before any connection is tried.
+  for (auto args :
+       std::vector<std::vector<std::string>>{{"whoami", "--bogus"},
+                                             {"calls", "--limit", "0"},
+                                             {"calls", "--limit", "x"},
+                                             {"calls", "--limit"},
+                                             {"answer", "--timeout", "-1"},
+                                             {"call", "bob", "--hangup-after", "1.5"},
+                                             {"call", "bob", "alice"},
+                                             {"answer", "bob"},
+                                             {"call", "bob", "--limit", "5"},
+                                             {"login", "--api", "http://x"},
+                                             {"login", "--api", "http://x", "--app", "a", "--user",
+                                              "u", "--token", "t", "--session-token", "--jwt"}}) {
+    auto [code, out] = run(with_dir("erin", args));
+    EXPECT_EQ(code, 1) << args.front() << " " << args.back() << ": " << out;
+  }
+  // The options for every command before it, a value after '=', a repeated option's last value.
+  auto token = platform_->create_user("erin", true);
+  auto dir = (work_.path() / "erin").string();
+  auto [login_code, login_out] =
+      run({"--data-dir", dir, "login", "--api=" + server_->url(), "--app", "wrong", "--app",
+           app_.app_id, "--user", "erin", "--token=" + *token});
+  EXPECT_EQ(login_code, 0) << login_out;
+  auto [who_code, who_out] = run({"whoami", "--data-dir=" + dir});
+  EXPECT_EQ(who_code, 0) << who_out;
+  EXPECT_EQ(who_out, "erin\n");
+}
+
 }  // namespace
 }  // namespace parley

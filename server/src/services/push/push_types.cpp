@@ -1,5 +1,8 @@
 #include "services/push/push_types.hpp"
 
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
+
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -78,20 +81,8 @@ std::optional<int> parse_retry_after(std::string_view value, std::int64_t now_s)
 }
 
 std::string percent_encode(std::string_view s) {
-  static constexpr char digits[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-        c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(digits[c >> 4]);
-      out.push_back(digits[c & 0xf]);
-    }
-  }
-  return out;
+  // Upper-case hex digits (Boost.URL's default, RFC 3986 section 2.1's preference).
+  return boost::urls::encode(s, boost::urls::unreserved_chars);
 }
 
 std::string without_trailing_slash(std::string url) {
