@@ -7,12 +7,12 @@
 
 #include "store/sqlite/sqlite_store.hpp"
 
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 
 namespace {
 
@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: parley-store-bench [ROUNDS]\n");
     return 2;
   }
-  auto dir = std::filesystem::temp_directory_path() /
-             ("parley-store-bench-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("parley-store-bench-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     auto st = open_sqlite_store((dir / "p.db").string());
