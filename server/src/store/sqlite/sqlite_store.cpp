@@ -25,12 +25,16 @@ sqlite_store::sqlite_store(const std::string& path, sqlite_options options)
   // the database file: store/sqlite/wal_checkpointer. Reads go through a memory map.
   exec("PRAGMA journal_mode=WAL");
   exec("PRAGMA synchronous=NORMAL");
-  checkpointer_ = std::make_unique<wal_checkpointer>(db_, path, options_);
   exec("PRAGMA mmap_size=268435456");
   exec("PRAGMA cache_size=-32768");
   exec("PRAGMA temp_store=MEMORY");
   exec("PRAGMA foreign_keys=ON");
   apply_migrations(db_);
+  // After the migrations: the checkpointer's own connection learns that the database is in WAL
+  // mode when it first reads it, and a new database is in WAL mode only once its first
+  // transaction (a migration) is written. Opened on an empty file, that connection took the
+  // database for a rollback-journal one and its background passes did nothing.
+  checkpointer_ = std::make_unique<wal_checkpointer>(db_, path, options_);
   statements_.prepare_all(db_);
   {
     auto s = st(sql::next_session_id);
