@@ -9,8 +9,14 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
+#include <utility>
 
 namespace parley::store {
 namespace {
@@ -110,6 +116,43 @@ TEST_P(sqlite_store_test, the_wal_restarts_under_a_steady_stream_of_commits) {
   st_.reset();  // every committed user is still there after reopening
   st_ = open_sqlite_store((dir_ / "p.db").string());
   EXPECT_EQ(st_->list_users("app1", "", 10000)->size(), static_cast<std::size_t>(users));
+}
+
+// The WAL-index (the -shm file) as SQLite keeps it: the WAL's last frame (mxFrame, byte 16 of the
+// header) and how many frames are copied into the database file (nBackfill, byte 96).
+std::pair<std::uint32_t, std::uint32_t> wal_progress(const std::filesystem::path& shm) {
+  char bytes[100] = {};
+  std::ifstream in(shm, std::ios::binary);
+  in.read(bytes, sizeof bytes);
+  std::uint32_t frames = 0;
+  std::uint32_t backfilled = 0;
+  std::memcpy(&frames, bytes + 16, sizeof frames);
+  std::memcpy(&backfilled, bytes + 96, sizeof backfilled);
+  return {frames, backfilled};
+}
+
+// The background pass copies the WAL into the database file of a database this process created
+// (its connection once took a new, empty file for a rollback-journal database and did nothing).
+// The writer never checkpoints here (checkpoint_pages is out of reach), so only that pass can.
+TEST_P(sqlite_store_test, the_background_pass_copies_the_wal_of_a_new_database) {
+  st_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  st_ = open_sqlite_store((dir_ / "p.db").string(),
+                          {.checkpoint_pages = 1'000'000, .backfill_pages = 20, .tail_pages = 32});
+  add_apps();
+  for (int i = 0; i < 200; ++i)
+    ASSERT_TRUE(st_->create_user(user("app1", "u" + std::to_string(i))));
+  // A pass runs at least once a second: within a few, every frame is in the database file.
+  std::uint32_t frames = 0;
+  std::uint32_t backfilled = 0;
+  for (int i = 0; i < 50; ++i) {
+    std::tie(frames, backfilled) = wal_progress(dir_ / "p.db-shm");
+    if (frames > 0 && backfilled == frames) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_GT(frames, 100u);
+  EXPECT_EQ(backfilled, frames);
 }
 
 }  // namespace
