@@ -102,10 +102,14 @@ http_response patch_user(context& ctx, const request_view& rv) {
   });
 }
 
-http_response delete_user(context& ctx, const request_view& rv) {
-  return with_app(ctx, rv, [&](const store::app_record& app) {
-    return or_error(ctx.users.remove(app.app_id, rv.params.at(1), now_ms()), no_content());
-  });
+// Answers once the user is deleted and the calls it was in have ended (committed).
+void delete_user(context& ctx, const request_view& rv, responder respond) {
+  auto app = ctx.apps.authorize(rv.params.at(0), rv.http.api_token);
+  if (!app) return respond([f = app.error()] { return error_response(f); });
+  ctx.users.remove(app->app_id, rv.params.at(1), now_ms(),
+                   [respond = std::move(respond)](result<void> r) {
+                     respond([r = std::move(r)] { return or_error(r, no_content()); });
+                   });
 }
 
 http_response issue_access_token(context& ctx, const request_view& rv) {
@@ -410,7 +414,7 @@ void add_platform_routes(std::vector<route>& t) {
   t.push_back({"GET", users, list_users});
   t.push_back({"GET", user, get_user});
   t.push_back({"PATCH", user, patch_user});
-  t.push_back({"DELETE", user, delete_user});
+  t.push_back({"DELETE", user, nullptr, delete_user});
   t.push_back({"POST", user + "/access_token", issue_access_token});
   t.push_back({"DELETE", user + "/access_token", revoke_access_token});
   t.push_back({"POST", user + "/session_tokens", issue_session_token});

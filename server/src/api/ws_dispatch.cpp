@@ -9,6 +9,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <atomic>
 #include <chrono>
 
 namespace parley::api {
@@ -147,23 +148,42 @@ class connection_handler final : public ws_handler {
     if (auto again = ctx_.auth.verify(*key, now_ms()); !again) return reject_hello(again.error());
 
     me_ = {info.app_id, info.user_id, info.connection_id, info.device_id};
-    json::array ongoing;
-    bool more = false;
-    if (auto calls = ctx_.calls.connection_opened(me_, now_ms())) {
-      // Oldest first (by dial time, then by insertion: dials in one millisecond keep their
-      // order), so the newest welcome_calls are the last ones.
-      std::size_t skip = calls->size() > welcome_calls ? calls->size() - welcome_calls : 0;
-      more = skip > 0;
-      for (std::size_t i = skip; i < calls->size(); ++i) ongoing.push_back(to_json((*calls)[i]));
-    }
-    send({{"type", "welcome"},
-          {"connection_id", info.connection_id},
-          {"user", to_json(s->user)},
-          {"session_expires_at", to_json(session_.expires_at)},
-          {"heartbeat_s", ctx_.config.heartbeat_s},
-          {"ongoing_calls", std::move(ongoing)},
-          {"ongoing_calls_more", more},
-          {"ice_servers", to_json(ctx_.auth.ice_servers(session_.user_id, now_ms()))}});
+    // The welcome lists the user's ongoing calls once those lost by this device are rebound to
+    // this connection (committed): then it goes from the store's thread, and reading waits for
+    // it. With nothing to rebind it goes at once, and reading is not held.
+    enum : int { waiting, sent_inline, held };
+    auto state = std::make_shared<std::atomic<int>>(waiting);
+    json::object welcome{
+        {"type", "welcome"},
+        {"connection_id", info.connection_id},
+        {"user", to_json(s->user)},
+        {"session_expires_at", to_json(session_.expires_at)},
+        {"heartbeat_s", ctx_.config.heartbeat_s},
+        {"ongoing_calls", json::array()},
+        {"ongoing_calls_more", false},
+        {"ice_servers", to_json(ctx_.auth.ice_servers(session_.user_id, now_ms()))}};
+    ctx_.calls.connection_opened(
+        me_, now_ms(),
+        [conn = conn_, state,
+         welcome = std::move(welcome)](result<std::vector<store::call_record>> calls) mutable {
+          json::array ongoing;
+          bool more = false;
+          if (calls) {
+            // Oldest first (by dial time, then by insertion: dials in one millisecond keep
+            // their order), so the newest welcome_calls are the last ones.
+            std::size_t skip = calls->size() > welcome_calls ? calls->size() - welcome_calls : 0;
+            more = skip > 0;
+            for (std::size_t i = skip; i < calls->size(); ++i)
+              ongoing.push_back(to_json((*calls)[i]));
+          }
+          welcome["ongoing_calls"] = std::move(ongoing);
+          welcome["ongoing_calls_more"] = more;
+          conn->send(frame(welcome));
+          int expected = waiting;
+          if (!state->compare_exchange_strong(expected, sent_inline)) conn->resume_reading();
+        });
+    int expected = waiting;
+    pending_ = state->compare_exchange_strong(expected, held);
   }
 
   void dispatch(const json::object& msg, const std::string& type, const std::string& req_id) {

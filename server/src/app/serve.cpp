@@ -37,7 +37,9 @@ int serve(const serve_config& cfg) {
   api::call_delivery delivery(hub);
   services::call_service calls(*st, delivery, &outbox);
   // Calls a previous process left unfinished cannot be carried: their connections are gone.
+  // They end before the first connection is taken.
   calls.recover(now_ms());
+  st->wait_for_batched_writes();
   // Deleting a user ends its calls: the user service holds the call service.
   services::user_service users(*st, hub, calls, &outbox);
   services::auth_service auth(*st, hub, cfg.ice, cfg.auth, stats);

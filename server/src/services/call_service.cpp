@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 
 namespace parley::services {
 
@@ -55,32 +56,8 @@ std::int64_t billable_minutes(const store::call_record& c) {
   return (*c.ended_at - *c.connected_at + 59'999) / 60'000;
 }
 
-namespace {
-
-// Runs `start` with a callback and returns what it was called with; for the write_mode::now
-// paths, which call back before they return.
-template <class Start>
-result<store::call_record> answer_of(Start&& start) {
-  std::optional<result<store::call_record>> out;
-  start([&out](result<store::call_record> r) { out.emplace(std::move(r)); });
-  if (!out) return fail(errc::internal, "the call change did not finish");
-  return std::move(*out);
-}
-
-}  // namespace
-
 void call_service::dial(const caller_context& from, const dial_request& req, millis now,
                         call_callback done) {
-  dial(from, req, now, write_mode::batched, std::move(done));
-}
-
-result<store::call_record> call_service::dial(const caller_context& from, const dial_request& req,
-                                              millis now) {
-  return answer_of([&](call_callback done) { dial(from, req, now, write_mode::now, done); });
-}
-
-void call_service::dial(const caller_context& from, const dial_request& req, millis now,
-                        write_mode mode, call_callback done) {
   if (!limits::valid_user_id(req.callee_id))
     return done(fail(errc::invalid_request, "callee_id is not a valid user id", "callee_id"));
   if (req.callee_id == from.user_id)
@@ -111,42 +88,33 @@ void call_service::dial(const caller_context& from, const dial_request& req, mil
   }
   auto stored = [this, call, done = std::move(done)](result<void> r) {
     if (!r) return done(r.error());
-    // Committed: only now may anyone be told.
+    // Committed: only now may anyone be told, and find the call.
+    open_.put(call);
     for (const auto& e : calls::dial_effects()) notifier_.deliver(call, e);
     done(call);
   };
   // Counted against the calls ringing now in the write itself, so that dials racing through
   // the group commit cannot all pass the limits.
   store::ringing_limits limits{s.max_ringing_per_caller, s.max_ringing_per_callee};
-  if (mode == write_mode::batched)
-    return store_.create_call_batched(call, std::move(outbox), stored, limits);
-  stored(store_.create_call(call, outbox, limits));
+  store_.create_call_batched(call, std::move(outbox), std::move(stored), limits);
 }
 
-result<store::call_record> call_service::transition(const std::string& app_id,
-                                                    const std::string& call_id,
-                                                    const calls::event& ev, millis now) {
-  return answer_of(
-      [&](call_callback done) { transition(app_id, call_id, ev, now, write_mode::now, done); });
-}
-
-result<store::call_record> call_service::transition(store::call_record current,
-                                                    const calls::event& ev, millis now) {
-  return answer_of([&](call_callback done) {
-    transition(std::move(current), ev, now, write_mode::now, 0, done);
-  });
+result<store::call_record> call_service::load(const std::string& app_id,
+                                              const std::string& call_id) {
+  if (auto open = open_.find(app_id, call_id)) return std::move(*open);
+  return store_.find_call(app_id, call_id);
 }
 
 void call_service::transition(const std::string& app_id, const std::string& call_id,
-                              calls::event ev, millis now, write_mode mode, call_callback done) {
+                              calls::event ev, millis now, call_callback done) {
   if (!crypto::is_uuid_v4(call_id)) return done(bad_call_id());
-  auto current = store_.find_call(app_id, call_id);
+  auto current = load(app_id, call_id);
   if (!current) return done(current.error());
-  transition(std::move(*current), std::move(ev), now, mode, 0, std::move(done));
+  transition(std::move(*current), std::move(ev), now, 0, std::move(done));
 }
 
-void call_service::transition(store::call_record current, calls::event ev, millis now,
-                              write_mode mode, int attempt, call_callback done) {
+void call_service::transition(store::call_record current, calls::event ev, millis now, int attempt,
+                              call_callback done) {
   if (attempt >= max_cas_attempts) {
     log::error("call_cas_exhausted", {{"call_id", current.call_id}});
     return done(fail(errc::unavailable, "the call is changing too fast; try again"));
@@ -158,22 +126,27 @@ void call_service::transition(store::call_record current, calls::event ev, milli
   if (!outbox) return done(outbox.error());
   auto next = out->next;
   auto stored = [this, app_id = current.app_id, call_id = current.call_id, ev = std::move(ev), now,
-                 mode, attempt, next, effects = std::move(out->effects),
+                 attempt, next, effects = std::move(out->effects),
                  done = std::move(done)](result<bool> won) mutable {
     if (!won) return done(won.error());
     if (*won) {
       // Committed: only now may anyone be told.
+      open_.put(next);
       for (const auto& e : effects) notifier_.deliver(next, e);
       return done(std::move(next));
     }
-    // Another writer changed the call first: apply the event to what it wrote.
+    // Another writer changed the call first: apply the event to what it wrote, read from the
+    // store (its put here may still be on its way). A call another process changed or deleted
+    // (with its app) is corrected or forgotten here.
     auto fresh = store_.find_call(app_id, call_id);
-    if (!fresh) return done(fresh.error());
-    transition(std::move(*fresh), std::move(ev), now, mode, attempt + 1, std::move(done));
+    if (!fresh) {
+      if (fresh.error().code == errc::not_found) open_.erase(call_id);
+      return done(fresh.error());
+    }
+    open_.refresh(*fresh);
+    transition(std::move(*fresh), std::move(ev), now, attempt + 1, std::move(done));
   };
-  if (mode == write_mode::batched)
-    return store_.update_call_batched(next, std::move(*outbox), std::move(stored));
-  stored(store_.update_call(next, *outbox));
+  store_.update_call_batched(next, std::move(*outbox), std::move(stored));
 }
 
 result<std::vector<store::outbox_entry>> call_service::outbox_for(const store::call_record& before,
@@ -195,129 +168,202 @@ result<std::vector<store::outbox_entry>> call_service::outbox_for(const store::c
   return composer_->call_changed(*app, before, after, tokens, now);
 }
 
+void call_service::transition_each(
+    std::vector<store::call_record> calls,
+    const std::function<calls::event(const store::call_record&)>& event_of, millis now,
+    answers_callback done) {
+  if (calls.empty()) return done({});
+  struct pass {
+    std::mutex mutex;
+    std::vector<std::optional<result<store::call_record>>> answers;
+    std::size_t left = 0;
+    answers_callback done;
+  };
+  auto p = std::make_shared<pass>();
+  p->answers.resize(calls.size());
+  p->left = calls.size();
+  p->done = std::move(done);
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    auto ev = event_of(calls[i]);
+    transition(std::move(calls[i]), std::move(ev), now, 0, [p, i](result<store::call_record> r) {
+      std::unique_lock lock(p->mutex);
+      p->answers[i].emplace(std::move(r));
+      if (--p->left > 0) return;
+      std::vector<result<store::call_record>> all;
+      all.reserve(p->answers.size());
+      for (auto& a : p->answers) all.push_back(std::move(*a));
+      lock.unlock();
+      p->done(std::move(all));
+    });
+  }
+}
+
 void call_service::accept(const caller_context& from, const std::string& call_id, millis now,
                           call_callback done) {
   transition(from.app_id, call_id,
              calls::accept_event{from.user_id, from.connection_id, from.device_id}, now,
-             write_mode::batched, std::move(done));
+             std::move(done));
 }
 
 void call_service::decline(const caller_context& from, const std::string& call_id, millis now,
                            call_callback done) {
-  transition(from.app_id, call_id, calls::decline_event{from.user_id}, now, write_mode::batched,
-             std::move(done));
+  transition(from.app_id, call_id, calls::decline_event{from.user_id}, now, std::move(done));
 }
 
 void call_service::end(const caller_context& from, const std::string& call_id, millis now,
                        call_callback done) {
-  transition(from.app_id, call_id, calls::end_event{from.user_id}, now, write_mode::batched,
-             std::move(done));
+  transition(from.app_id, call_id, calls::end_event{from.user_id}, now, std::move(done));
 }
 
 void call_service::media_connected(const caller_context& from, const std::string& call_id,
                                    millis now, call_callback done) {
   transition(from.app_id, call_id, calls::media_connected_event{from.connection_id}, now,
-             write_mode::batched, std::move(done));
-}
-
-result<store::call_record> call_service::accept(const caller_context& from,
-                                                const std::string& call_id, millis now) {
-  return transition(from.app_id, call_id,
-                    calls::accept_event{from.user_id, from.connection_id, from.device_id}, now);
-}
-
-result<store::call_record> call_service::decline(const caller_context& from,
-                                                 const std::string& call_id, millis now) {
-  return transition(from.app_id, call_id, calls::decline_event{from.user_id}, now);
-}
-
-result<store::call_record> call_service::end(const caller_context& from, const std::string& call_id,
-                                             millis now) {
-  return transition(from.app_id, call_id, calls::end_event{from.user_id}, now);
-}
-
-result<store::call_record> call_service::media_connected(const caller_context& from,
-                                                         const std::string& call_id, millis now) {
-  return transition(from.app_id, call_id, calls::media_connected_event{from.connection_id}, now);
+             std::move(done));
 }
 
 result<std::pair<store::call_record, std::string>> call_service::relay(const caller_context& from,
                                                                        const std::string& call_id) {
   if (!crypto::is_uuid_v4(call_id)) return bad_call_id();
-  auto call = store_.find_call(from.app_id, call_id);
+  auto call = load(from.app_id, call_id);
   if (!call) return call.error();
   auto target = calls::relay_target(*call, from.connection_id);
   if (!target) return target.error();
   return std::make_pair(std::move(*call), std::move(*target));
 }
 
-void call_service::connection_closed(const std::string& connection_id, millis now) {
+namespace {
+
+// How many of a pass's answers changed their call (a call answered as it was is not counted).
+int changed_count(const std::vector<store::call_record>& before,
+                  const std::vector<result<store::call_record>>& after) {
+  int n = 0;
+  for (std::size_t i = 0; i < after.size(); ++i)
+    if (after[i] && after[i]->version != before[i].version) ++n;
+  return n;
+}
+
+}  // namespace
+
+void call_service::connection_closed(const std::string& connection_id, millis now,
+                                     count_callback done) {
   auto open = store_.calls_on_connection(connection_id);
-  if (!open) return;
-  for (auto& c : *open)
-    (void)transition(std::move(c), calls::connection_lost_event{connection_id}, now);
+  if (!open) {
+    if (done) done(0);
+    return;
+  }
+  auto before = *open;
+  transition_each(
+      std::move(*open),
+      [&](const store::call_record&) { return calls::connection_lost_event{connection_id}; }, now,
+      [before = std::move(before), done = std::move(done)](auto answers) {
+        if (done) done(changed_count(before, answers));
+      });
 }
 
-result<std::vector<store::call_record>> call_service::connection_opened(const caller_context& who,
-                                                                        millis now) {
+void call_service::connection_opened(const caller_context& who, millis now, calls_callback done) {
   auto open = store_.ongoing_calls(who.app_id, who.user_id);
-  if (!open) return open.error();
-  if (who.device_id.empty()) return open;
-  std::vector<store::call_record> out;
-  for (auto& c : *open) {
-    auto r = transition(c, calls::rebind_event{who.user_id, who.device_id, who.connection_id}, now);
-    if (r && r->state != store::call_state::ended) out.push_back(std::move(*r));
-  }
-  return out;
+  if (!open) return done(open.error());
+  if (who.device_id.empty()) return done(std::move(*open));
+  transition_each(
+      std::move(*open),
+      [&](const store::call_record&) {
+        return calls::rebind_event{who.user_id, who.device_id, who.connection_id};
+      },
+      now,
+      [done = std::move(done)](std::vector<result<store::call_record>> answers) {
+        std::vector<store::call_record> out;
+        for (auto& r : answers)
+          if (r && r->state != store::call_state::ended) out.push_back(std::move(*r));
+        done(std::move(out));
+      });
 }
 
-void call_service::user_removed(const std::string& app_id, const std::string& user_id, millis now) {
+void call_service::user_removed(const std::string& app_id, const std::string& user_id, millis now,
+                                count_callback done) {
   auto open = store_.ongoing_calls(app_id, user_id);
-  if (!open) return;
-  for (auto& c : *open) (void)transition(std::move(c), calls::party_removed_event{user_id}, now);
+  if (!open) {
+    if (done) done(0);
+    return;
+  }
+  auto before = *open;
+  transition_each(
+      std::move(*open),
+      [&](const store::call_record&) { return calls::party_removed_event{user_id}; }, now,
+      [before = std::move(before), done = std::move(done)](auto answers) {
+        if (done) done(changed_count(before, answers));
+      });
 }
 
-int call_service::fire_timers(millis now) {
-  auto due = store_.due_calls(now, 500);
-  if (!due) return 0;
-  int changed = 0;
-  for (auto& c : *due) {
-    auto version = c.version;
-    auto r = transition(std::move(c), calls::timer_event{}, now);
-    if (r && r->version != version) ++changed;
+void call_service::app_removed(const std::string& app_id) {
+  open_.erase_app(app_id);
+}
+
+void call_service::fire_timers(millis now, count_callback done) {
+  if (timers_running_.exchange(true)) {
+    if (done) done(0);
+    return;
   }
-  return changed;
+  auto due = store_.due_calls(now, 500);
+  if (!due) {
+    timers_running_ = false;
+    if (done) done(0);
+    return;
+  }
+  auto before = *due;
+  transition_each(
+      std::move(*due), [](const store::call_record&) { return calls::timer_event{}; }, now,
+      [this, before = std::move(before), done = std::move(done)](auto answers) {
+        timers_running_ = false;
+        if (done) done(changed_count(before, answers));
+      });
 }
 
 void call_service::record_alive(millis now) {
   (void)store_.set_meta("alive_at", now);
 }
 
-int call_service::recover(millis now) {
+void call_service::recover(millis now, count_callback done) {
   auto alive = store_.get_meta("alive_at");
   std::optional<millis> last_alive = alive ? *alive : std::nullopt;
   auto open = store_.unfinished_calls();
-  if (!open) return 0;
-  int ended = 0;
+  if (!open || open->empty()) {
+    record_alive(now);
+    if (done) done(0);
+    return;
+  }
+  // Each call ended when the previous process stopped, not when this one started: downtime is
+  // never billed. Without a record of that moment, now is the only bound we have.
+  struct pending {
+    std::mutex mutex;
+    std::size_t left = 0;
+    int ended = 0;
+  };
+  auto p = std::make_shared<pending>();
+  p->left = open->size();
+  auto finished = [this, p, now, done = std::move(done)](result<store::call_record> r) {
+    std::unique_lock lock(p->mutex);
+    if (r) ++p->ended;
+    if (--p->left > 0) return;
+    int ended = p->ended;
+    lock.unlock();
+    if (ended)
+      log::warn("calls_ended_at_start",
+                {{"count", ended}, {"end_result", to_string(store::end_result::unknown)}});
+    record_alive(now);
+    if (done) done(ended);
+  };
   for (auto& c : *open) {
-    // The call ended when the previous process stopped, not when this one started: downtime
-    // is never billed. Without a record of that moment, now is the only bound we have.
     millis at = last_alive ? std::clamp(*last_alive, c.created_at, now) : now;
     if (c.accepted_at) at = std::max(at, *c.accepted_at);
     if (c.connected_at) at = std::max(at, *c.connected_at);
-    if (transition(std::move(c), calls::restart_event{}, at)) ++ended;
+    transition(std::move(c), calls::restart_event{}, at, 0, finished);
   }
-  if (ended)
-    log::warn("calls_ended_at_start",
-              {{"count", ended}, {"end_result", to_string(store::end_result::unknown)}});
-  record_alive(now);
-  return ended;
 }
 
 result<store::call_record> call_service::find(const std::string& app_id,
                                               const std::string& call_id) {
   if (!crypto::is_uuid_v4(call_id)) return bad_call_id();
-  return store_.find_call(app_id, call_id);
+  return load(app_id, call_id);
 }
 
 result<call_page> call_service::list(const std::string& app_id, const std::string& user_id,

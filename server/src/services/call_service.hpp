@@ -5,10 +5,12 @@
 
 #include "common/errors.hpp"
 #include "services/call_machine.hpp"
+#include "services/open_calls.hpp"
 #include "services/outbox.hpp"
 #include "services/pagination.hpp"
 #include "store/store.hpp"
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <string>
@@ -58,12 +60,19 @@ class call_service {
 
   // The answer to a request: the call as committed, or why not.
   using call_callback = std::function<void(result<store::call_record>)>;
+  using calls_callback = std::function<void(result<std::vector<store::call_record>>)>;
+  // How many calls a pass changed.
+  using count_callback = std::function<void(int)>;
 
-  // The WebSocket's requests: the change is written with group commit (store::*_batched) and
-  // `done` runs once, after the commit and after the effects went out, usually on a thread of
-  // the store's (at once, on this thread, when the request fails before any write). It must
-  // not block. A connection must wait for one answer before its next request, so that its
-  // requests apply in order.
+  // Every change is written with group commit (store::*_batched), never on the calling thread:
+  // the callbacks run once, after the commit and after the effects went out, usually on a thread
+  // of the store's (at once, on this thread, when nothing is to be written). They must not block.
+  // A connection must wait for one answer before its next request, so that its requests apply in
+  // order.
+
+  // dial_myself, callee_not_found, invalid_request (custom_items); rate_limited when the caller
+  // already has the app's max_ringing_per_caller calls ringing, invalid_call_state when the
+  // callee has max_ringing_per_callee.
   void dial(const caller_context& from, const dial_request& req, millis now, call_callback done);
   void accept(const caller_context& from, const std::string& call_id, millis now,
               call_callback done);
@@ -72,36 +81,29 @@ class call_service {
   void end(const caller_context& from, const std::string& call_id, millis now, call_callback done);
   void media_connected(const caller_context& from, const std::string& call_id, millis now,
                        call_callback done);
-
-  // The same, written at once on this thread, answered on return.
-  // dial_myself, callee_not_found, invalid_request (custom_items); rate_limited when the caller
-  // already has the app's max_ringing_per_caller calls ringing, invalid_call_state when the
-  // callee has max_ringing_per_callee.
-  result<store::call_record> dial(const caller_context& from, const dial_request& req, millis now);
-  result<store::call_record> accept(const caller_context& from, const std::string& call_id,
-                                    millis now);
-  result<store::call_record> decline(const caller_context& from, const std::string& call_id,
-                                     millis now);
-  result<store::call_record> end(const caller_context& from, const std::string& call_id,
-                                 millis now);
-  result<store::call_record> media_connected(const caller_context& from, const std::string& call_id,
-                                             millis now);
-  // For signal and media_state: the call and the connection to relay to.
+  // For signal and media_state: the call and the connection to relay to. Reads no database for
+  // a call open in this process.
   result<std::pair<store::call_record, std::string>> relay(const caller_context& from,
                                                            const std::string& call_id);
 
   // A connection closed: the calls it carried start their reconnect grace.
-  void connection_closed(const std::string& connection_id, millis now);
-  // A connection said hello: calls lost by this user and device rebind to it. Returns the
-  // user's ongoing calls for the welcome.
-  result<std::vector<store::call_record>> connection_opened(const caller_context& who, millis now);
+  void connection_closed(const std::string& connection_id, millis now,
+                         count_callback done = nullptr);
+  // A connection said hello: calls lost by this user and device rebind to it. Answers the
+  // user's ongoing calls for the welcome, oldest first.
+  void connection_opened(const caller_context& who, millis now, calls_callback done);
   // The user was deleted: its calls end.
-  void user_removed(const std::string& app_id, const std::string& user_id, millis now);
-  // Fires due timers. Returns how many calls changed.
-  int fire_timers(millis now);
+  void user_removed(const std::string& app_id, const std::string& user_id, millis now,
+                    count_callback done = nullptr);
+  // The app was deleted (its rows are gone): forgets its open calls.
+  void app_removed(const std::string& app_id);
+  // Fires due timers. A pass starts only once the previous one has finished (so that a slow
+  // commit does not make the next tick fire the same timers again); `done` gets how many calls
+  // changed, 0 when the pass did not start.
+  void fire_timers(millis now, count_callback done = nullptr);
   // At start-up: calls left unfinished by a previous process end with `unknown`, at the last
   // moment that process was known alive (see record_alive), so downtime is never billed.
-  int recover(millis now);
+  void recover(millis now, count_callback done = nullptr);
   // Records that this process is alive at `now` (called every second by the server's tick).
   void record_alive(millis now);
 
@@ -115,22 +117,21 @@ class call_service {
                                        const std::string& to);
 
  private:
-  // How a change is written: at once on the calling thread, or with group commit.
-  enum class write_mode { now, batched };
+  using answers_callback = std::function<void(std::vector<result<store::call_record>>)>;
 
-  void dial(const caller_context& from, const dial_request& req, millis now, write_mode mode,
-            call_callback done);
+  // The call as last committed: from open_ here, else read from the store.
+  result<store::call_record> load(const std::string& app_id, const std::string& call_id);
   // Load, apply, compare-and-set; retried when another writer won. Effects are delivered
   // after the commit, then `done` runs.
   void transition(const std::string& app_id, const std::string& call_id, calls::event ev,
-                  millis now, write_mode mode, call_callback done);
-  void transition(store::call_record current, calls::event ev, millis now, write_mode mode,
-                  int attempt, call_callback done);
-  // Written at once; the answer on return.
-  result<store::call_record> transition(const std::string& app_id, const std::string& call_id,
-                                        const calls::event& ev, millis now);
-  result<store::call_record> transition(store::call_record current, const calls::event& ev,
-                                        millis now);
+                  millis now, call_callback done);
+  void transition(store::call_record current, calls::event ev, millis now, int attempt,
+                  call_callback done);
+  // One transition per call, submitted together; `done` gets every answer, in the calls' order,
+  // once the last one is in.
+  void transition_each(std::vector<store::call_record> calls,
+                       const std::function<calls::event(const store::call_record&)>& event_of,
+                       millis now, answers_callback done);
 
   // The outbox entries of a transition (none when nothing is to be told outside).
   result<std::vector<store::outbox_entry>> outbox_for(const store::call_record& before,
@@ -139,6 +140,8 @@ class call_service {
   store::store& store_;
   call_notifier& notifier_;
   outbox_composer* composer_;
+  open_calls open_;
+  std::atomic<bool> timers_running_{false};
 };
 
 // Billable minutes of a call: ceil((ended_at - connected_at) / 60000) when it connected.

@@ -103,21 +103,20 @@ result<store::user_record> user_service::update(const std::string& app_id,
   return store_.update_user(app_id, user_id, patch);
 }
 
-result<void> user_service::remove(const std::string& app_id, const std::string& user_id,
-                                  millis now) {
-  if (!limits::valid_user_id(user_id)) return fail(errc::not_found, "user_not_found");
+void user_service::remove(const std::string& app_id, const std::string& user_id, millis now,
+                          std::function<void(result<void>)> done) {
+  if (!limits::valid_user_id(user_id)) return done(fail(errc::not_found, "user_not_found"));
   std::vector<store::outbox_entry> outbox;
   if (composer_) {
     auto app = store_.find_app(app_id);
-    if (!app) return app.error();
+    if (!app) return done(app.error());
     outbox = composer_->user_deleted(*app, user_id, now);
   }
-  if (auto r = store_.delete_user(app_id, user_id, outbox); !r) return r.error();
+  if (auto r = store_.delete_user(app_id, user_id, outbox); !r) return done(r.error());
   hub_.close_user(app_id, user_id, close_code::user_deleted, "user deleted");
   // The calls its connections carried end now, not after a reconnect grace: the peer hears
   // connection_lost.
-  calls_.user_removed(app_id, user_id, now);
-  return {};
+  calls_.user_removed(app_id, user_id, now, [done = std::move(done)](int) { done({}); });
 }
 
 result<std::string> user_service::issue_access_token(const std::string& app_id,

@@ -11,6 +11,7 @@
 #include "services/pagination.hpp"
 #include "store/store.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,8 +63,10 @@ class user_service {
   result<store::user_record> update(const std::string& app_id, const std::string& user_id,
                                     const store::user_patch& patch);
   // Deletes the user: its connections close with 4003, then its ongoing calls end (the peer
-  // hears connection_lost). Call logs stay.
-  result<void> remove(const std::string& app_id, const std::string& user_id, millis now);
+  // hears connection_lost). Call logs stay. `done` runs once those ends are committed, on a
+  // thread of the store's (at once, on this thread, when no call was open or it failed).
+  void remove(const std::string& app_id, const std::string& user_id, millis now,
+              std::function<void(result<void>)> done);
 
   // New access token; the previous one and its sessions end (4001).
   result<std::string> issue_access_token(const std::string& app_id, const std::string& user_id);

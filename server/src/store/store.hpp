@@ -83,17 +83,10 @@ class store {
   // `access_token_hash`, when set, is the user's token hash the caller verified: the row is
   // written only if it still is the user's in that transaction, so a rotation or revocation
   // committed between the check and the batch refuses it (invalid_credentials) instead of
-  // leaving a session made from a revoked token. The default writes at once, on this thread.
+  // leaving a session made from a revoked token.
   virtual void create_session_batched(const session_record& s,
                                       std::optional<std::string> access_token_hash,
-                                      std::function<void(result<void>)> done) {
-    if (access_token_hash) {
-      auto u = find_user(s.app_id, s.user_id);
-      if (!u || u->access_token_hash != access_token_hash)
-        return done(fail(errc::invalid_credentials, "the user id and token do not match"));
-    }
-    done(create_session(s));
-  }
+                                      std::function<void(result<void>)> done) = 0;
   // A user holds at most the store's max_sessions_per_user live sessions: a new one past it
   // ends the user's oldest (its row deleted in the same transaction as the new row), and `fn`
   // is called with the ended sessions' key hashes once that is committed (on the committing
@@ -126,36 +119,31 @@ class store {
   virtual result<void> set_meta(const std::string& key, std::int64_t value) = 0;
   virtual result<std::optional<std::int64_t>> get_meta(const std::string& key) = 0;
 
-  // Direct calls. Calls outlive their users: the call log stays after a user is deleted.
-  // `outbox` is queued in the same transaction as the call. A ringing call that would pass
-  // `limits` (counted over the calls ringing now, in the same critical section as the insert,
-  // so concurrent dials cannot all slip under it) is not written: rate_limited when its caller
-  // is at its limit, invalid_call_state when its callee is.
-  virtual result<void> create_call(const call_record& c, std::span<const outbox_entry> outbox,
-                                   ringing_limits limits = {}) = 0;
-  virtual result<call_record> find_call(const std::string& app_id, const std::string& call_id) = 0;
-  // Compare-and-set: writes `c` only if the stored version is c.version - 1. False when another
-  // writer changed the call first (the caller reloads and applies its event again). `outbox` is
-  // queued only when the write happens, in the same transaction. Writes only what a transition
-  // can change (state, times, result, bindings, deadline, version); the parties, app, creation
-  // time, custom items and timeouts stay as created.
-  virtual result<bool> update_call(const call_record& c, std::span<const outbox_entry> outbox) = 0;
-  // create_call and update_call with group commit: the write goes into one transaction with the
-  // other writes submitted meanwhile (sessions and call changes of every connection), and `done`
-  // runs once, on a thread of the store's, after that transaction committed (or with the failure
-  // the plain call would give). It must not block. The defaults write at once, on this thread.
+  // Direct calls. Calls outlive their users: the call log stays after a user is deleted. Calls
+  // are written with group commit only: each write goes into one transaction with the other
+  // writes submitted meanwhile (sessions and call changes of every connection), and `done` runs
+  // once, on a thread of the store's, after that transaction committed (or with the failure). It
+  // must not block. The reads below never wait for a batch: they read what is committed.
+  //
+  // create_call: `outbox` is queued in the same transaction as the call. A ringing call that
+  // would pass `limits` (counted over the calls ringing now, in the same critical section as the
+  // insert, so concurrent dials cannot all slip under it) is not written: rate_limited when its
+  // caller is at its limit, invalid_call_state when its callee is.
   virtual void create_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
                                    std::function<void(result<void>)> done,
-                                   ringing_limits limits = {}) {
-    done(create_call(c, outbox, limits));
-  }
+                                   ringing_limits limits = {}) = 0;
+  virtual result<call_record> find_call(const std::string& app_id, const std::string& call_id) = 0;
+  // Compare-and-set: writes `c` only if the stored version is c.version - 1; `done` gets false
+  // when another writer changed the call first (the caller reloads and applies its event again).
+  // `outbox` is queued only when the write happens, in the same transaction. Writes only what a
+  // transition can change (state, times, result, bindings, deadline, version); the parties, app,
+  // creation time, custom items and timeouts stay as created.
   virtual void update_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
-                                   std::function<void(result<bool>)> done) {
-    done(update_call(c, outbox));
-  }
+                                   std::function<void(result<bool>)> done) = 0;
   // Returns once every batched write submitted before the call has committed and its `done`
-  // has run (at shutdown, before the objects those callbacks use go away).
-  virtual void wait_for_batched_writes() {}
+  // has run (at start-up after recovery, and at shutdown before the objects those callbacks
+  // use go away).
+  virtual void wait_for_batched_writes() = 0;
   // Calls of the user that have not ended, oldest first.
   virtual result<std::vector<call_record>> ongoing_calls(const std::string& app_id,
                                                          const std::string& user_id) = 0;

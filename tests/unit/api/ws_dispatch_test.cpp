@@ -178,7 +178,7 @@ TEST_F(ws_dispatch_test, deleting_the_user_closes_its_websocket_and_ends_its_cal
   auto call_id = std::string(last(alice).at("call").at("call_id").as_string());
   auto bob_seen = bob.conn->sent_copy().size();
 
-  ASSERT_TRUE(users_->remove("app", "alice", now_));
+  ASSERT_TRUE(remove_user("alice", now_));
   st_->wait_for_batched_writes();
 
   EXPECT_EQ(alice.conn->closes_copy(), std::vector<int>{services::close_code::user_deleted});

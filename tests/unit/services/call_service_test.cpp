@@ -2,6 +2,9 @@
 // accepts win, on any number of threads, and effects go out only for committed changes.
 #include "services/call_service.hpp"
 
+#include "../store/store_waits.hpp"
+#include "waiting_calls.hpp"
+
 #include "store/sqlite/sqlite_store.hpp"
 
 #include <gtest/gtest.h>
@@ -51,10 +54,17 @@ class call_service_test : public ::testing::Test {
       r.user_id = u;
       ASSERT_TRUE(st_->create_user(r));
     }
-    calls_ = std::make_unique<call_service>(*st_, notifier_);
+    start_service();
+  }
+  void start_service() {
+    calls_.reset();
+    service_ = std::make_unique<call_service>(*st_, notifier_);
+    calls_ = std::make_unique<testing::waiting_calls>(*service_);
   }
   void TearDown() override {
+    st_->wait_for_batched_writes();
     calls_.reset();
+    service_.reset();
     st_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -63,7 +73,8 @@ class call_service_test : public ::testing::Test {
   std::filesystem::path dir_;
   std::unique_ptr<store::store> st_;
   recording_notifier notifier_;
-  std::unique_ptr<call_service> calls_;
+  std::unique_ptr<call_service> service_;
+  std::unique_ptr<testing::waiting_calls> calls_;  // service_'s requests, waited for
 };
 
 TEST_F(call_service_test, dial_errors_are_the_protocols) {
@@ -105,8 +116,8 @@ TEST_F(call_service_test, exactly_one_of_many_racing_batched_accepts_wins) {
   constexpr int rounds = 20, devices = 8;
   for (int round = 0; round < rounds; ++round) {
     std::promise<result<store::call_record>> dialed;
-    calls_->dial(alice, {"bob", true, {}}, 1000 + round,
-                 [&](result<store::call_record> r) { dialed.set_value(std::move(r)); });
+    service_->dial(alice, {"bob", true, {}}, 1000 + round,
+                   [&](result<store::call_record> r) { dialed.set_value(std::move(r)); });
     auto call = dialed.get_future().get();
     ASSERT_TRUE(call);
     // Committed when answered: a plain read finds it.
@@ -116,7 +127,7 @@ TEST_F(call_service_test, exactly_one_of_many_racing_batched_accepts_wins) {
     int wins = 0, lost = 0, answered = 0, accepted_seen_before_win = 0;
     for (int d = 0; d < devices; ++d) {
       caller_context bob{"app", "bob", "conn-b" + std::to_string(d), "dev-b" + std::to_string(d)};
-      calls_->accept(bob, call->call_id, 2000 + round, [&](result<store::call_record> r) {
+      service_->accept(bob, call->call_id, 2000 + round, [&](result<store::call_record> r) {
         int accepted = notifier_.count("accepted");
         std::lock_guard lock(m);
         if (r) {
@@ -144,20 +155,21 @@ TEST_F(call_service_test, exactly_one_of_many_racing_batched_accepts_wins) {
 
 TEST_F(call_service_test, a_batched_request_that_fails_before_writing_is_answered_at_once) {
   std::optional<result<store::call_record>> answer;
-  calls_->dial(alice, {"alice", false, {}}, 1000,
-               [&](result<store::call_record> r) { answer.emplace(std::move(r)); });
+  service_->dial(alice, {"alice", false, {}}, 1000,
+                 [&](result<store::call_record> r) { answer.emplace(std::move(r)); });
   ASSERT_TRUE(answer);  // on this thread, before dial returned
   EXPECT_EQ(answer->error().code, errc::dial_myself);
   answer.reset();
-  calls_->end(alice, "not-a-uuid", 1000,
-              [&](result<store::call_record> r) { answer.emplace(std::move(r)); });
+  service_->end(alice, "not-a-uuid", 1000,
+                [&](result<store::call_record> r) { answer.emplace(std::move(r)); });
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->error().code, errc::invalid_request);
 }
 
-// The store keeps open calls in memory so that find_call needs no read; a call written by
-// another connection (another process) must still never be acted on as it was: the next write
-// loses its compare-and-set, drops the cached copy and applies the event to what is stored.
+// The service keeps open calls in memory (open_calls) so that find and relay read no database; a
+// call written by another connection (another process) must still never be acted on as it was:
+// the next write loses its compare-and-set, corrects the kept copy and applies the event to what
+// is stored.
 TEST_F(call_service_test, a_call_changed_or_deleted_by_another_connection_is_not_acted_on_stale) {
   caller_context bob{"app", "bob", "conn-b", "dev-b"};
   auto call = calls_->dial(alice, {"bob", false, {}}, 1000);
@@ -173,7 +185,7 @@ TEST_F(call_service_test, a_call_changed_or_deleted_by_another_connection_is_not
   stored->ended_at = 1200;
   stored->deadline.reset();
   stored->version += 1;
-  ASSERT_TRUE(other->update_call(*stored, {}).value());
+  ASSERT_TRUE(store::update_call_now(*other, *stored).value());
 
   // This service still has the accepted call cached; ending it must meet the stored end.
   auto ended = calls_->end(alice, call->call_id, 1300);
@@ -197,7 +209,7 @@ TEST_F(call_service_test, a_call_changed_or_deleted_by_another_connection_is_not
 TEST_F(call_service_test, timers_are_stored_and_fire_after_a_restart_of_the_service) {
   auto call = calls_->dial(alice, {"bob", false, {}}, 1000);
   ASSERT_TRUE(call);
-  calls_ = std::make_unique<call_service>(*st_, notifier_);
+  start_service();
   EXPECT_EQ(calls_->fire_timers(1000 + 59'999), 0);
   EXPECT_EQ(calls_->fire_timers(1000 + 60'000), 1);
   EXPECT_EQ(calls_->find("app", call->call_id)->result, store::end_result::no_answer);

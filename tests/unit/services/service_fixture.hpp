@@ -105,6 +105,15 @@ class service_fixture : public ::testing::Test {
     return std::make_unique<recording_notifier>();
   }
 
+  // Deletes the user and waits until its calls have ended.
+  result<void> remove_user(const std::string& user_id, millis now) {
+    std::promise<result<void>> answered;
+    auto answer = answered.get_future();
+    users_->remove("app", user_id, now,
+                   [&answered](result<void> r) { answered.set_value(std::move(r)); });
+    return answer.get();
+  }
+
   // Creates the user with an access token; returns the token.
   std::string add_user(const std::string& user_id) {
     auto created = users_->create("app", {.user_id = user_id, .issue_access_token = true}, 1000);

@@ -4,6 +4,7 @@
 #include "services/user_service.hpp"
 
 #include "service_fixture.hpp"
+#include "waiting_calls.hpp"
 
 #include "services/limits.hpp"
 
@@ -67,10 +68,10 @@ TEST_F(user_service_test, remove_closes_the_users_connections_and_ends_its_calls
   auto alice_conn = connect(alice);
   auto bob_conn = connect(bob);
   caller_context from{"app", "alice", "conn-a", "dev-1"};
-  auto call = calls_->dial(from, {"bob", false, {}}, now_);
+  auto call = testing::waiting_calls(*calls_).dial(from, {"bob", false, {}}, now_);
   ASSERT_TRUE(call);
 
-  ASSERT_TRUE(users_->remove("app", "alice", now_ + 1));
+  ASSERT_TRUE(remove_user("alice", now_ + 1));
 
   EXPECT_EQ(alice_conn->closes_copy(), std::vector<int>{close_code::user_deleted});
   EXPECT_TRUE(bob_conn->closes_copy().empty());
@@ -86,8 +87,8 @@ TEST_F(user_service_test, remove_closes_the_users_connections_and_ends_its_calls
 TEST_F(user_service_test, removing_an_unknown_user_closes_and_ends_nothing) {
   auto bob = session_of("bob", add_user("bob"));
   auto bob_conn = connect(bob);
-  EXPECT_EQ(users_->remove("app", "nobody", now_).error().code, errc::not_found);
-  EXPECT_EQ(users_->remove("app", "not a valid id", now_).error().code, errc::not_found);
+  EXPECT_EQ(remove_user("nobody", now_).error().code, errc::not_found);
+  EXPECT_EQ(remove_user("not a valid id", now_).error().code, errc::not_found);
   EXPECT_TRUE(bob_conn->closes_copy().empty());
 }
 

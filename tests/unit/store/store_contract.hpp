@@ -4,6 +4,7 @@
 // with a store_factory that opens it.
 
 #include "store/store.hpp"
+#include "store_waits.hpp"
 
 #include <gtest/gtest.h>
 

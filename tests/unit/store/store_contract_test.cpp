@@ -382,16 +382,16 @@ TEST_P(outbox_store_test, the_outbox_is_written_only_when_the_call_write_wins) {
   c.callee_id = "bob";
   c.version = 1;
   std::vector<outbox_entry> dial{entry("d", "c1", 10)};
-  ASSERT_TRUE(st_->create_call(c, dial));
+  ASSERT_TRUE(create_call_now(*st_, c, dial));
   c.version = 3;  // stale: the stored version is 1, not 2
   std::vector<outbox_entry> lost{entry("x", "c1", 10)};
-  auto r = st_->update_call(c, lost);
+  auto r = update_call_now(*st_, c, lost);
   ASSERT_TRUE(r);
   EXPECT_FALSE(*r);
   EXPECT_FALSE(st_->find_outbox("app1", "x"));
   c.version = 2;
   std::vector<outbox_entry> won{entry("y", "c1", 10)};
-  ASSERT_TRUE(*st_->update_call(c, won));
+  ASSERT_TRUE(*update_call_now(*st_, c, won));
   EXPECT_TRUE(st_->find_outbox("app1", "y"));
   auto stats = st_->outbox_pending_stats(outbox_kind::webhook);
   ASSERT_TRUE(stats);
@@ -552,8 +552,8 @@ TEST_P(store_test, concurrent_batched_dials_ring_exactly_up_to_the_limits) {
   EXPECT_EQ(rang, 3);
 
   // The callee's limit counts every caller's calls (bob has 3 ringing already).
-  EXPECT_TRUE(st_->create_call(ringing_call("c1", "carol", "bob"), {}, {0, 4}));
-  auto r = st_->create_call(ringing_call("c2", "dave", "bob"), {}, {0, 4});
+  EXPECT_TRUE(create_call_now(*st_, ringing_call("c1", "carol", "bob"), {}, {0, 4}));
+  auto r = create_call_now(*st_, ringing_call("c2", "dave", "bob"), {}, {0, 4});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::invalid_call_state);
   EXPECT_FALSE(st_->find_call("app1", "c2"));  // nothing written
@@ -562,16 +562,16 @@ TEST_P(store_test, concurrent_batched_dials_ring_exactly_up_to_the_limits) {
   auto c1 = ringing_call("c1", "carol", "bob");
   c1.version = 2;
   c1.state = call_state::accepted;
-  ASSERT_TRUE(*st_->update_call(c1, {}));
-  EXPECT_TRUE(st_->create_call(ringing_call("c2", "dave", "bob"), {}, {0, 4}));
+  ASSERT_TRUE(*update_call_now(*st_, c1, {}));
+  EXPECT_TRUE(create_call_now(*st_, ringing_call("c2", "dave", "bob"), {}, {0, 4}));
 }
 
 TEST_P(store_test, calls_left_ringing_count_after_a_reopen) {
-  ASSERT_TRUE(st_->create_call(ringing_call("c1", "alice", "bob"), {}, {2, 0}));
-  ASSERT_TRUE(st_->create_call(ringing_call("c2", "alice", "carol"), {}, {2, 0}));
+  ASSERT_TRUE(create_call_now(*st_, ringing_call("c1", "alice", "bob"), {}, {2, 0}));
+  ASSERT_TRUE(create_call_now(*st_, ringing_call("c2", "alice", "carol"), {}, {2, 0}));
   st_.reset();
   st_ = open_store();
-  auto r = st_->create_call(ringing_call("c3", "alice", "dave"), {}, {2, 0});
+  auto r = create_call_now(*st_, ringing_call("c3", "alice", "dave"), {}, {2, 0});
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::rate_limited);
 }

@@ -90,7 +90,6 @@ result<void> sqlite_store::delete_app(const std::string& app_id) {
   s.bind(1, app_id);
   if (auto r = changed_one(db_, s.step(), "app_not_found"); !r) return r.error();
   if (auto r = tx.commit(); !r) return r.error();
-  open_calls_.erase_app(app_id);
   live_sessions_.erase_app(app_id);
   return {};
 }
@@ -263,8 +262,8 @@ result<void> sqlite_store::put_push_token(const std::string& app_id, const std::
 
 result<std::vector<push_token_record>> sqlite_store::list_push_tokens(const std::string& app_id,
                                                                       const std::string& user_id) {
-  std::lock_guard lock(mutex_);
-  auto s = st(sql::list_push_tokens);
+  std::unique_lock lock(mutex_, std::defer_lock);
+  auto s = st(lookup_connection(lock), sql::list_push_tokens);
   s.bind(1, app_id).bind(2, user_id);
   std::vector<push_token_record> out;
   int rc;

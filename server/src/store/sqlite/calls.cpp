@@ -1,26 +1,11 @@
-// Calls: the inserts and compare-and-set updates (alone or in the group commit), the open-call
-// cache that spares find_call a read, the count of calls ringing, and the call queries.
+// Calls: the inserts and compare-and-set updates (in the group commit), the count of calls
+// ringing, and the call queries. The reads take the writer's connection only when it is free, a
+// reader connection of this thread's otherwise: the call path never waits for a batch to commit.
 
 #include "store/sqlite/rows.hpp"
 #include "store/sqlite/sqlite_store_impl.hpp"
 
 namespace parley::store::sqlite {
-
-result<void> sqlite_store::create_call(const call_record& c, std::span<const outbox_entry> outbox,
-                                       ringing_limits limits) {
-  std::lock_guard lock(mutex_);
-  std::optional<transaction> tx;
-  if (!outbox.empty()) tx.emplace(*this);
-  if (auto r = insert_call_locked(c, outbox, limits); !r) return r.error();
-  if (tx) {
-    if (auto r = tx->commit(); !r) {
-      ringing_.forget(c.call_id);
-      return r.error();
-    }
-  }
-  remember_call(c);
-  return {};
-}
 
 void sqlite_store::create_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
                                        std::function<void(result<void>)> done,
@@ -39,7 +24,7 @@ void sqlite_store::create_call_batched(const call_record& c, std::vector<outbox_
                      }
                      return r;
                    },
-                   std::move(done), [this, c] { remember_call(c); }});
+                   std::move(done), [this, c] { call_committed(c); }});
 }
 
 // The insert, counted among the calls ringing in the same critical section as the check of the
@@ -58,34 +43,14 @@ result<void> sqlite_store::insert_call_locked(const call_record& c,
 }
 
 result<call_record> sqlite_store::find_call(const std::string& app_id, const std::string& call_id) {
-  std::lock_guard lock(mutex_);
-  if (auto cached = open_calls_.find(call_id)) {
-    if (cached->app_id != app_id) return fail(errc::not_found, "call_not_found");
-    return *cached;
-  }
-  auto s = st(sql::find_call);
+  std::unique_lock lock(mutex_, std::defer_lock);
+  auto r = lookup_connection(lock);
+  auto s = st(r, sql::find_call);
   s.bind(1, call_id).bind(2, app_id);
   int rc = s.step();
-  if (rc == SQLITE_ROW) {
-    auto c = read_call(s);
-    remember_call(c);
-    return c;
-  }
+  if (rc == SQLITE_ROW) return read_call(s);
   if (rc == SQLITE_DONE) return fail(errc::not_found, "call_not_found");
   return db_failure(rc);
-}
-
-result<bool> sqlite_store::update_call(const call_record& c, std::span<const outbox_entry> outbox) {
-  std::lock_guard lock(mutex_);
-  std::optional<transaction> tx;
-  if (!outbox.empty()) tx.emplace(*this);
-  auto won = update_call_locked(c, outbox);
-  if (!won || !*won) return won;
-  if (tx) {
-    if (auto r = tx->commit(); !r) return r.error();
-  }
-  remember_call(c);
-  return true;
 }
 
 void sqlite_store::update_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
@@ -105,7 +70,7 @@ void sqlite_store::update_call_batched(const call_record& c, std::vector<outbox_
                      done(*won);
                    },
                    [this, c, won] {
-                     if (*won) remember_call(c);
+                     if (*won) call_committed(c);
                    }});
 }
 
@@ -123,8 +88,6 @@ result<bool> sqlite_store::update_call_locked(const call_record& c,
   s.bind(8, c.caller.connection_id).bind(9, c.caller.device_id).bind(10, c.caller.lost_at);
   s.bind(11, c.callee.connection_id).bind(12, c.callee.device_id).bind(13, c.callee.lost_at);
   s.bind(14, c.deadline).bind(15, c.version).bind(16, c.version - 1);
-  // Whatever happens below, the cached copy may no longer be what is stored.
-  open_calls_.erase(c.call_id);
   int rc = s.step();
   if (rc != SQLITE_DONE) return db_failure(rc);
   if (sqlite3_changes(db_) != 1) return false;  // lost the race: the transaction rolls back
@@ -132,10 +95,9 @@ result<bool> sqlite_store::update_call_locked(const call_record& c,
   return true;
 }
 
-void sqlite_store::remember_call(const call_record& c) {
-  // Stored as not ringing (an update committed, or read so): no longer counted.
+void sqlite_store::call_committed(const call_record& c) {
+  // Stored as not ringing: no longer counted.
   if (c.state != call_state::ringing) ringing_.forget(c.call_id);
-  open_calls_.put(c);
 }
 
 // Calls left ringing (by a previous process, until recovery ends them) count too.
@@ -163,23 +125,23 @@ result<std::vector<call_record>> sqlite_store::read_calls(statement& s) {
 
 result<std::vector<call_record>> sqlite_store::ongoing_calls(const std::string& app_id,
                                                              const std::string& user_id) {
-  std::lock_guard lock(mutex_);
-  auto s = st(sql::ongoing_calls);
+  std::unique_lock lock(mutex_, std::defer_lock);
+  auto s = st(lookup_connection(lock), sql::ongoing_calls);
   s.bind(1, app_id).bind(2, user_id);
   return read_calls(s);
 }
 
 result<std::vector<call_record>> sqlite_store::calls_on_connection(
     const std::string& connection_id) {
-  std::lock_guard lock(mutex_);
-  auto s = st(sql::calls_on_connection);
+  std::unique_lock lock(mutex_, std::defer_lock);
+  auto s = st(lookup_connection(lock), sql::calls_on_connection);
   s.bind(1, connection_id);
   return read_calls(s);
 }
 
 result<std::vector<call_record>> sqlite_store::due_calls(millis now, int limit) {
-  std::lock_guard lock(mutex_);
-  auto s = st(sql::due_calls);
+  std::unique_lock lock(mutex_, std::defer_lock);
+  auto s = st(lookup_connection(lock), sql::due_calls);
   s.bind(1, now).bind(2, static_cast<std::int64_t>(limit));
   return read_calls(s);
 }

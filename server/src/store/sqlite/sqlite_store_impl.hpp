@@ -86,12 +86,9 @@ class sqlite_store final : public store {
   result<std::optional<std::int64_t>> get_meta(const std::string& key) override;
 
   // calls
-  result<void> create_call(const call_record& c, std::span<const outbox_entry> outbox,
-                           ringing_limits limits) override;
   void create_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
                            std::function<void(result<void>)> done, ringing_limits limits) override;
   result<call_record> find_call(const std::string& app_id, const std::string& call_id) override;
-  result<bool> update_call(const call_record& c, std::span<const outbox_entry> outbox) override;
   void update_call_batched(const call_record& c, std::vector<outbox_entry> outbox,
                            std::function<void(result<bool>)> done) override;
   void wait_for_batched_writes() override { writer_->wait_idle(); }
@@ -191,8 +188,8 @@ class sqlite_store final : public store {
   result<void> insert_call_locked(const call_record& c, std::span<const outbox_entry> outbox,
                                   ringing_limits limits = {});
   result<bool> update_call_locked(const call_record& c, std::span<const outbox_entry> outbox);
-  // The committed state of `c` for the caches (under mutex_).
-  void remember_call(const call_record& c);
+  // A write of `c` committed (under mutex_): a call no longer ringing leaves the count.
+  void call_committed(const call_record& c);
   result<std::vector<call_record>> read_calls(statement& s);
   void load_ringing_calls();
 
@@ -217,7 +214,6 @@ class sqlite_store final : public store {
   std::unique_ptr<group_commit> writer_;
 
   app_cache apps_cache_;
-  open_call_cache open_calls_;  // under mutex_
   // The calls ringing now (loaded at open, then kept with every write; under mutex_), and the
   // ones the running batch added.
   ringing_registry ringing_;

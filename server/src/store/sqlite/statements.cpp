@@ -266,7 +266,9 @@ const std::string& sql_text(sql id) {
 std::span<const sql> reader_statements() {
   static constexpr std::array ids{
       sql::find_app,  sql::find_app_with_version, sql::find_user_with_apps_version,
-      sql::find_user, sql::find_session_by_id,    sql::find_session_by_legacy_hash};
+      sql::find_user, sql::find_session_by_id,    sql::find_session_by_legacy_hash,
+      sql::find_call, sql::ongoing_calls,         sql::calls_on_connection,
+      sql::due_calls, sql::list_push_tokens};
   return ids;
 }
 

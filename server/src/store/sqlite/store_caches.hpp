@@ -1,6 +1,6 @@
 #pragma once
 // What the SQLite store keeps in memory beside the database, so that the hot paths read less:
-// app records by version, the calls not ended, and each user's live sessions.
+// app records by version and each user's live sessions.
 
 #include "store/call_record.hpp"
 #include "store/records.hpp"
@@ -37,39 +37,6 @@ class app_cache {
   };
   std::mutex mutex_;
   std::unordered_map<std::string, entry> apps_;
-};
-
-// A copy of every call not ended that this store created, updated or read, as committed. Calls
-// change only through this process (its own compare-and-set writes), so find_call, asked before
-// every transition and every signal, needs no read of the database. Anything uncertain is dropped
-// rather than kept: an update that fails or loses its compare-and-set, and everything at
-// max_calls. A call deleted by another process (`parleyd app delete` while the server runs) can
-// stay cached; its next update finds no row, drops it and reads again. Not thread-safe: used
-// under the writer's mutex.
-class open_call_cache {
- public:
-  static constexpr std::size_t max_calls = 100'000;
-
-  const call_record* find(const std::string& call_id) const {
-    auto it = calls_.find(call_id);
-    return it == calls_.end() ? nullptr : &it->second;
-  }
-  // Keeps `c` if it is not ended, forgets it if it is.
-  void put(const call_record& c) {
-    if (c.state == call_state::ended) {
-      calls_.erase(c.call_id);
-      return;
-    }
-    if (calls_.size() >= max_calls) calls_.clear();
-    calls_.insert_or_assign(c.call_id, c);
-  }
-  void erase(const std::string& call_id) { calls_.erase(call_id); }
-  void erase_app(const std::string& app_id) {
-    std::erase_if(calls_, [&](const auto& kv) { return kv.second.app_id == app_id; });
-  }
-
- private:
-  std::unordered_map<std::string, call_record> calls_;
 };
 
 // The live sessions of each user, oldest first, for max_sessions_per_user: loaded at open, kept
