@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <future>
+#include <memory>
 #include <string_view>
 
 namespace {
@@ -30,6 +32,15 @@ namespace {
 namespace api = parley::api;
 namespace json = boost::json;
 using parley::errc;
+
+// The router's answer: now, or the one a deferred route gives later (from the store's thread).
+api::http_response answer(api::http_api& http, const api::http_request& req) {
+  auto later = std::make_shared<std::promise<api::http_response>>();
+  auto given = later->get_future();
+  if (auto now = http.handle(req, [later](api::answer_maker make) { later->set_value(make()); }))
+    return std::move(*now);
+  return given.get();
+}
 
 void check(bool ok, const char* what) {
   if (ok) return;
@@ -149,7 +160,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.remote_address = "127.0.0.1";
   if (route.auth == body_route::platform) req.api_token = w.app.api_token;
   if (route.auth == body_route::admin) req.admin_token = w.ctx->config.admin_token;
-  auto res = w.http->handle(req);
+  auto res = answer(*w.http, req);
   check(res.status != 500, "a body made the handler fail with 500 internal");
   if (res.status >= 400) {
     boost::system::error_code ec;

@@ -8,8 +8,6 @@
 
 #include <cctype>
 #include <chrono>
-#include <future>
-#include <memory>
 
 namespace parley::api {
 
@@ -81,14 +79,6 @@ http_api::http_api(context& ctx) : ctx_(ctx) {
       c.segments.emplace_back(seg.starts_with('{') ? "{}" : std::string(seg));
     routes_.push_back(std::move(c));
   }
-}
-
-http_response http_api::handle(const http_request& req) {
-  auto answer = std::make_shared<std::promise<http_response>>();
-  auto later = answer->get_future();
-  if (auto now = handle(req, [answer](answer_maker make) { answer->set_value(make()); }))
-    return std::move(*now);
-  return later.get();
 }
 
 std::optional<http_response> http_api::handle(const http_request& req, responder later) {

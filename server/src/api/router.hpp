@@ -53,13 +53,10 @@ class http_api {
  public:
   explicit http_api(context& ctx);
 
-  // Answers one request. Never throws: a bug becomes 500 `internal` with an id in the log.
-  // Thread-safe (handlers only touch thread-safe services).
-  // Waits for routes that answer later.
-  http_response handle(const http_request& req);
-
-  // The same without waiting: returns the answer, or nothing when the route answers later
-  // through `later` (deferred routes: authentication, which waits for its session's commit).
+  // Answers one request: returns the answer, or nothing when the route answers later through
+  // `later` (deferred routes: authentication, which waits for its session's commit). Never
+  // throws: a bug becomes 500 `internal` with an id in the log, given either way. Thread-safe
+  // (handlers only touch thread-safe services).
   std::optional<http_response> handle(const http_request& req, responder later);
 
  private:

@@ -2,6 +2,7 @@
 
 #include "api/responses.hpp"
 #include "services/limits.hpp"
+#include "transport/deferred_answer.hpp"
 #include "transport/memory_stream.hpp"
 #include "transport/static_files.hpp"
 #include "transport/ws_session.hpp"
@@ -176,15 +177,6 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     }
   }
 
-  // An answer given later by another thread (a deferred route): handed to this session's
-  // strand, where the waiting coroutine picks it up.
-  struct late_answer {
-    explicit late_answer(const asio::any_io_executor& ex)
-        : wake(ex, std::chrono::steady_clock::time_point::max()) {}
-    asio::steady_timer wake;
-    std::optional<api::http_response> response;
-  };
-
   asio::awaitable<http::response<http::string_body>> answer(
       const http::request<http::string_body>& req) {
     api::http_request in;
@@ -204,22 +196,10 @@ class http_session final : public std::enable_shared_from_this<http_session<Stre
     } else if (is_get && env_.web.enabled() && env_.web.serve(in.target, out)) {
       ctx_.stats.http_requests_total.add({"static", std::to_string(out.status)});
     } else {
-      auto late = std::make_shared<late_answer>(beast::get_lowest_layer(stream_).get_executor());
-      auto now = http_.handle(in, [late, gate = registry_.gate()](api::answer_maker make) {
-        // Runs after this coroutine waits: both run on the strand, and it waits without
-        // suspending in between.
-        gate->run([&] {
-          asio::post(late->wake.get_executor(), [late, make = std::move(make)] {
-            late->response = make();
-            late->wake.cancel();
-          });
-        });
-      });
-      if (!now) {
-        co_await late->wake.async_wait(tuple_awaitable);
-        now = std::move(late->response);
-        if (!now) now = api::error_response(fail(errc::unavailable, "the server is stopping"));
-      }
+      // A deferred route answers later, from another thread: deferred_answer.hpp.
+      deferred_answer late(beast::get_lowest_layer(stream_).get_executor());
+      auto now = http_.handle(in, late.responder(registry_.gate()));
+      if (!now) now = co_await late.get();
       out = std::move(*now);
     }
 

@@ -210,17 +210,14 @@ class server_impl final : public server {
     beast::error_code ec;
     acceptor_.close(ec);
     registry_.drain_all();
-    drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(cfg_.drain_timeout_s);
-    asio::co_spawn(ioc_, wait_drained(), asio::detached);
+    asio::co_spawn(ioc_, finish_drain(), asio::detached);
   }
 
-  asio::awaitable<void> wait_drained() {
-    asio::steady_timer t(ioc_);
-    while (registry_.live() > 0 && std::chrono::steady_clock::now() < drain_deadline_) {
-      t.expires_after(std::chrono::milliseconds(20));
-      co_await t.async_wait(tuple_awaitable);
-    }
-    log::info("drain_finished", {{"left", static_cast<std::int64_t>(registry_.live())}});
+  // Ends the run when the last session has gone (the registry wakes it) or at the drain
+  // deadline, whichever comes first.
+  asio::awaitable<void> finish_drain() {
+    auto left = co_await registry_.wait_drained(std::chrono::seconds(cfg_.drain_timeout_s));
+    log::info("drain_finished", {{"left", static_cast<std::int64_t>(left)}});
     stopping_ = true;
     ioc_.stop();
   }
@@ -248,7 +245,6 @@ class server_impl final : public server {
   const static_dir web_{cfg_.web_root};
   const static_dir sdk_{cfg_.sdk_dir};
   session_env env_{ctx_, http_, cfg_, registry_, web_, sdk_};
-  std::chrono::steady_clock::time_point drain_deadline_;
   std::atomic<bool> stopping_{false};
 };
 

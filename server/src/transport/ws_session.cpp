@@ -9,6 +9,7 @@
 
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
@@ -62,7 +63,7 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
              std::shared_ptr<connection_slot> slot)
       : ws_(std::move(stream)),
         hello_timer_(ws_.get_executor()),
-        resume_timer_(ws_.get_executor()),
+        resume_(ws_.get_executor(), 1),
         slot_(std::move(slot)),
         remote_(std::move(remote)),
         ctx_(ctx),
@@ -113,12 +114,9 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
                    });
   }
 
-  void resume_reading() override {
-    asio::dispatch(ws_.get_executor(), [self = this->shared_from_this()] {
-      self->resumed_ = true;
-      self->resume_timer_.cancel();
-    });
-  }
+  // From any thread: the channel completes the read loop's wait on the strand. The answer was
+  // queued by send() before this call, and both reach the strand in that order.
+  void resume_reading() override { resume_.try_send(boost::system::error_code{}); }
 
   std::string remote_address() const override { return remote_; }
 
@@ -202,12 +200,9 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
       // An idle connection should not keep a large buffer from one big message.
       if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();
       // The answer comes later (a call change waiting for its commit): the next message waits
-      // for it, so that this connection's requests apply in order. The answer always comes.
-      while (held && !resumed_) {
-        resume_timer_.expires_at(asio::steady_timer::time_point::max());
-        (void)co_await resume_timer_.async_wait(tuple_awaitable);
-      }
-      resumed_ = false;
+      // for it, so that this connection's requests apply in order. The answer always comes;
+      // when it came already (resume_reading during on_text), the wait ends at once.
+      if (held) (void)co_await resume_.async_receive(tuple_awaitable);
     }
     closing_ = true;
     closed_.store(true, std::memory_order_release);
@@ -297,7 +292,10 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
   websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
   asio::steady_timer hello_timer_;
-  asio::steady_timer resume_timer_;        // the read loop's wait for resume_reading
+  // The read loop's wait for resume_reading. A concurrent channel: the resume comes from any
+  // thread (the store's, once the held request's answer is sent). One slot: a resume that
+  // comes before the wait is kept for it, and the sender never waits.
+  asio::experimental::concurrent_channel<void(boost::system::error_code)> resume_;
   std::shared_ptr<connection_slot> slot_;  // this connection's place under the caps
   control_budget control_budget_;
   std::string remote_;
@@ -315,7 +313,6 @@ class ws_session final : public std::enable_shared_from_this<ws_session<Stream>>
   bool closing_ = false;
   bool got_first_ = false;
   bool accepted_ = false;
-  bool resumed_ = false;
 };
 
 }  // namespace

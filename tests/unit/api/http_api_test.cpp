@@ -11,6 +11,8 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <future>
+#include <memory>
 
 namespace parley::api {
 namespace {
@@ -53,7 +55,16 @@ class http_api_test : public ::testing::Test {
     r.body = body;
     r.remote_address = "127.0.0.1";
     if (with_token) r.api_token = app_.api_token;
-    return api_->handle(r);
+    return handle(r);
+  }
+  // The request path as the transport drives it: the answer now, or the one a deferred route
+  // gives later through the responder (from the store's thread), waited for here.
+  http_response handle(const http_request& r) {
+    auto later = std::make_shared<std::promise<http_response>>();
+    auto given = later->get_future();
+    if (auto now = api_->handle(r, [later](answer_maker make) { later->set_value(make()); }))
+      return std::move(*now);
+    return given.get();
   }
   static json::object body_of(const http_response& r) { return json::parse(r.body).as_object(); }
   static std::string code_of(const http_response& r) {
@@ -188,7 +199,7 @@ TEST_F(http_api_test, demo_token_route_exists_only_in_demo_mode_and_only_for_loo
   remote.target = path;
   remote.body = R"({"user_id":"bob"})";
   remote.remote_address = "10.1.2.3";
-  EXPECT_EQ(api_->handle(remote).status, 404);
+  EXPECT_EQ(handle(remote).status, 404);
   auto app = call("GET", "/demo/v1/app");
   ASSERT_EQ(app.status, 200);
   EXPECT_EQ(body_of(app).at("app_id").as_string(), demo->app_id);
