@@ -116,7 +116,7 @@ const eventOf = (appName, event, pred = () => true, timeoutMs = 10000) =>
   rx.waitForEvent((b) => b.app_id === server.apps[appName].app_id && b.event === event && pred(b.data, b), ms(timeoutMs), `${event} of app ${appName}`);
 
 /**
- * Resolves once the outbox has handed out everything app `appName` queued before the call:
+ * Resolves once the outbox has handed out everything app `appName` had queued when called:
  * the outbox hands out due entries in the order they were queued, so a marker webhook queued
  * now (user.deleted of a throwaway user) reaches the receiver only after every earlier entry
  * of the app was sent or given up. A push given up at once (not_configured, expired) queues
