@@ -21,7 +21,7 @@ import { validator } from './lib/openapi.mjs';
 import { CallUser, assertAck, callEvent, dial, expectEnded } from './lib/calls.mjs';
 import { startOutbound, keyFingerprint, makeApnsKey, pemSecretLines } from './lib/standins/env.mjs';
 import { WebhookReceiver } from './lib/standins/webhook_receiver.mjs';
-import { eventually, randomHex, sleep } from './lib/standins/common.mjs';
+import { eventually, randomHex } from './lib/standins/common.mjs';
 
 let out; // stand-ins
 let rx; // the apps' webhook receiver (webhook_url)
@@ -114,6 +114,38 @@ const pushesTo = (standin, token, callId, type) =>
 /** Waits for a webhook event of app `appName` matching pred(body). */
 const eventOf = (appName, event, pred = () => true, timeoutMs = 10000) =>
   rx.waitForEvent((b) => b.app_id === server.apps[appName].app_id && b.event === event && pred(b.data, b), ms(timeoutMs), `${event} of app ${appName}`);
+
+/**
+ * Resolves once the outbox has handed out everything app `appName` had queued when called:
+ * the outbox hands out due entries in the order they were queued, so a marker webhook queued
+ * now (user.deleted of a throwaway user) reaches the receiver only after every earlier entry
+ * of the app was sent or given up. A push given up at once (not_configured, expired) queues
+ * its push.failed as it is given up, before the marker is sent: a second marker passes that
+ * one too.
+ */
+async function outboxPassed(appName) {
+  const P = api.platform(server.apps[appName]);
+  for (let i = 0; i < 2; i++) {
+    const id = uniq('marker');
+    assertStatus(await P.createUser(id), 201);
+    assertStatus(await P.deleteUser(id), 204);
+    await eventOf(appName, 'user.deleted', (d) => d.user_id === id);
+  }
+}
+
+/** The events of every webhook app `appName` has queued (any state), through the API. */
+async function queuedWebhooks(appName) {
+  const P = api.platform(server.apps[appName]);
+  const events = [];
+  for (let next = null, i = 0; i < 100; i++) {
+    const r = await P.listDeliveries(`?limit=100${next ? `&next=${encodeURIComponent(next)}` : ''}`);
+    assertStatus(r, 200);
+    events.push(...r.body.deliveries.map((d) => d.event));
+    next = r.body.next;
+    if (!next) return events;
+  }
+  throw new Error('webhook_deliveries did not end');
+}
 
 async function tokensOf(appName, userId) {
   const r = await api.platform(server.apps[appName]).listPushTokens(userId);
@@ -371,7 +403,13 @@ test('accept on one device: call_cancel other_device_accepted to every token, an
   assertAck(await erin.ws().request('end', { call_id: call.call_id }));
   await expectEnded([fred.ws(0)], call.call_id, 'completed', erin.id);
   await eventOf('a', 'direct_call.end', (d) => d.call.call_id === call.call_id);
-  await sleep(ms(1500));
+  // A marker call to the same tokens, dialed and canceled after that end: the outbox hands out
+  // entries in the order they were queued, so a push the end had queued went to these tokens
+  // before the marker's incoming push, and that one was answered before its cancel was sent.
+  const marker = await dial(erin.ws(), fred.id);
+  assertAck(await erin.ws().request('end', { call_id: marker.call_id }));
+  await pushTo(out.apns, voip, marker.call_id, 'call_cancel');
+  await pushTo(out.fcm, fcm, marker.call_id, 'call_cancel');
   assert.equal(pushesTo(out.apns, voip, call.call_id).length, 2, 'voip: one incoming, one cancel');
   assert.equal(pushesTo(out.fcm, fcm, call.call_id).length, 2, 'fcm: one incoming, one cancel');
 });
@@ -480,7 +518,8 @@ test('a token type without a provider is push.failed not_configured; an app with
   const c2 = await dial(max.ws(), ned.id);
   assertAck(await max.ws().request('end', { call_id: c2.call_id }));
   await eventOf('n', 'direct_call.end', (d) => d.call.call_id === c2.call_id);
-  await sleep(ms(1000));
+  await outboxPassed('n');
+  assert.deepEqual((await queuedWebhooks('n')).filter((e) => e === 'push.failed'), [], 'no push.failed queued for an app without providers');
   assert.equal(rx.requests.filter((r) => r.body?.app_id === server.apps.n.app_id && r.body.event === 'push.failed').length, 0, 'no push.failed for an app without providers');
   assert.equal(out.apns.requests.filter((r) => r.token === nTok).length + out.fcm.sends.filter((r) => r.token === nFcm).length, 0);
 });
@@ -545,7 +584,8 @@ test('an incoming-call push not sent by the ringing deadline is dropped: nothing
     const ev = await eventOf('e', 'push.failed', (d) => d.token === token && d.reason === 'expired', 15000);
     assert.deepEqual(ev.body.data, { call_id: call.call_id, user_id: rose.id, token_type: type, token, reason: 'expired' });
   }
-  await sleep(Math.max(0, deadline + ms(2000) - Date.now()));
+  // push.failed expired is queued as the push is given up, after the last answer to it: every
+  // attempt of the push reached the stand-in before.
   for (const [s, t] of [[out.apns, down], [out.fcm, fcmDown]]) {
     const tries = pushesTo(s, t, call.call_id, 'incoming_call');
     assert.ok(tries.length >= 2, `the push was tried and retried (${tries.length})`);
@@ -554,6 +594,15 @@ test('an incoming-call push not sent by the ringing deadline is dropped: nothing
   }
   // Still in the token list: expired is no reason to delete a token.
   assert.equal((await tokensOf('e', rose.id)).length, 3);
+  // The cancels to the down tokens are not dropped with their incoming pushes: a cancel lives
+  // for minutes, so they are tried, stay queued and age (what the metrics test below reads).
+  await pushTo(out.apns, down, call.call_id, 'call_cancel', { status: 503 });
+  await pushTo(out.fcm, fcmDown, call.call_id, 'call_cancel', { status: 503 });
+  await eventually(async () => {
+    const r = await api.req('GET', '/metrics');
+    assertStatus(r, 200);
+    return metricValue(parseMetrics(r.text), 'parley_outbox_oldest_pending_seconds', { kind: 'push' }) > 0;
+  }, ms(10000), 'a push pending for a second or more');
 });
 
 // ---- sandbox, token caching, metrics ------------------------------------------------------------

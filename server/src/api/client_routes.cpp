@@ -26,28 +26,23 @@ http_response with_session(context& ctx, const request_view& rv, Fn&& fn) {
 
 // Answers once the new session is committed (group commit), or at once when refused.
 void authenticate(context& ctx, const request_view& rv, responder respond) {
-  auto refuse = [&](failure f) { respond([f = std::move(f)] { return error_response(f); }); };
-  auto body = parse_object(rv.http.body);
-  if (!body) {
+  // A body that cannot be read never reaches the auth service, which counts every other
+  // outcome: its attempt is counted here.
+  auto refuse = [&](failure f) {
     ctx.stats.auth_total.add({"invalid_request"});
-    return refuse(body.error());
-  }
+    respond([f = std::move(f)] { return error_response(f); });
+  };
+  auto body = parse_object(rv.http.body);
+  if (!body) return refuse(body.error());
   services::credentials c;
   auto user_id = req_string(*body, "user_id", limits::user_id_field_bytes);
   auto access = opt_string(*body, "access_token", limits::token_bytes);
   auto session = opt_string(*body, "session_token", limits::token_bytes);
   auto jwt = opt_string(*body, "jwt", limits::token_bytes);
   auto device = opt_string(*body, "device_id", limits::device_id_bytes);
-  for (const auto* r : {&access, &session, &jwt, &device}) {
-    if (!*r) {
-      ctx.stats.auth_total.add({"invalid_request"});
-      return refuse(r->error());
-    }
-  }
-  if (!user_id) {
-    ctx.stats.auth_total.add({"invalid_request"});
-    return refuse(user_id.error());
-  }
+  for (const auto* r : {&access, &session, &jwt, &device})
+    if (!*r) return refuse(r->error());
+  if (!user_id) return refuse(user_id.error());
   c.user_id = *user_id;
   c.access_token = *access;
   c.session_token = *session;

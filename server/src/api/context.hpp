@@ -19,7 +19,6 @@ struct api_config {
   int ws_msg_rate = 50;  // messages per second per connection, burst twice that
   bool demo = false;
   std::int64_t webhook_give_up_ms = 86'400'000;  // --webhook-give-up-s
-  bool allow_private_outbound = false;  // --allow-private-outbound: private URLs may be saved
 };
 
 struct context {

@@ -6,9 +6,7 @@
 #include "api/responses.hpp"
 #include "api/router.hpp"
 #include "common/clock.hpp"
-#include "outbound/url_policy.hpp"
 #include "services/limits.hpp"
-#include "services/push/signing.hpp"
 
 namespace parley::api {
 
@@ -173,23 +171,10 @@ failure nested(failure f, const std::string& prefix) {
   return f;
 }
 
+// Read bounds; the values are the app service's to check.
 constexpr std::size_t url_bytes = 2048;
 constexpr std::size_t key_pem_bytes = 16 * 1024;
 constexpr std::size_t id_bytes = 256;
-
-// A URL the server will POST to on the app's behalf. What can be refused before any request is
-// refused here (outbound/url_policy.hpp: userinfo, localhost, private and link-local literals in
-// any numeric form); a DNS name is checked again at each connection by the outbound client.
-result<std::string> http_url(const json::object& o, const char* name,
-                             const outbound::address_policy& policy) {
-  auto url = req_string(o, name, url_bytes);
-  if (!url) return url.error();
-  if (!url->starts_with("http://") && !url->starts_with("https://"))
-    return fail(errc::invalid_request, std::string(name) + " must be an http or https URL", name);
-  if (auto why = outbound::refuse_url(*url, name, policy))
-    return fail(errc::invalid_request, *why, name);
-  return url;
-}
 
 result<store::apns_settings> parse_apns(const json::value& v) {
   const std::string at = "push.apns";
@@ -206,7 +191,6 @@ result<store::apns_settings> parse_apns(const json::value& v) {
   }
   auto key = req_string(o, "private_key", key_pem_bytes);
   if (!key) return nested(key.error(), at);
-  if (auto r = services::push::check_ec_p256_key(*key, at + ".private_key"); !r) return r.error();
   a.private_key = std::move(*key);
   auto env = opt_string(o, "environment", 32);
   if (!env) return nested(env.error(), at);
@@ -217,8 +201,7 @@ result<store::apns_settings> parse_apns(const json::value& v) {
   return a;
 }
 
-result<store::fcm_settings> parse_fcm(const json::value& v,
-                                      const outbound::address_policy& policy) {
+result<services::fcm_account> parse_fcm(const json::value& v) {
   const std::string at = "push.fcm";
   if (!v.is_object()) return fail(errc::invalid_request, at + " must be an object or null", at);
   auto sa = v.as_object().if_contains("service_account");
@@ -227,7 +210,7 @@ result<store::fcm_settings> parse_fcm(const json::value& v,
     return fail(errc::invalid_request, "service_account must be the service account's JSON object",
                 sat);
   const auto& o = sa->as_object();
-  store::fcm_settings f;
+  services::fcm_account f;
   for (auto [name, slot] :
        {std::pair{"project_id", &f.project_id}, std::pair{"client_email", &f.client_email},
         std::pair{"private_key_id", &f.private_key_id}}) {
@@ -239,10 +222,9 @@ result<store::fcm_settings> parse_fcm(const json::value& v,
   }
   auto key = req_string(o, "private_key", key_pem_bytes);
   if (!key) return nested(key.error(), sat);
-  if (auto r = services::push::check_rsa_key(*key, sat + ".private_key"); !r) return r.error();
   f.private_key = std::move(*key);
   if (o.if_contains("token_uri")) {
-    auto uri = http_url(o, "token_uri", policy);
+    auto uri = req_string(o, "token_uri", url_bytes);
     if (!uri) return nested(uri.error(), sat);
     f.token_uri = std::move(*uri);
   }
@@ -250,8 +232,7 @@ result<store::fcm_settings> parse_fcm(const json::value& v,
 }
 
 // The "push" object of a settings patch: apns, fcm and webhook, each an object or null.
-result<void> parse_push(const json::object& body, services::settings_patch& patch,
-                        const outbound::address_policy& policy) {
+result<void> parse_push(const json::object& body, services::settings_patch& patch) {
   auto p = body.if_contains("push");
   if (!p) return {};
   if (!p->is_object()) return fail(errc::invalid_request, "push must be an object", "push");
@@ -273,7 +254,7 @@ result<void> parse_push(const json::object& body, services::settings_patch& patc
     if (f->is_null()) {
       patch.push_fcm.emplace();
     } else {
-      auto parsed = parse_fcm(*f, policy);
+      auto parsed = parse_fcm(*f);
       if (!parsed) return parsed.error();
       patch.push_fcm.emplace(std::move(*parsed));
     }
@@ -284,7 +265,7 @@ result<void> parse_push(const json::object& body, services::settings_patch& patc
     } else if (!w->is_object()) {
       return fail(errc::invalid_request, "push.webhook must be an object or null", "push.webhook");
     } else {
-      auto url = http_url(w->as_object(), "url", policy);
+      auto url = req_string(w->as_object(), "url", url_bytes);
       if (!url) return nested(url.error(), "push.webhook");
       patch.push_webhook_url.emplace(std::move(*url));
     }
@@ -292,9 +273,9 @@ result<void> parse_push(const json::object& body, services::settings_patch& patc
   return {};
 }
 
-// The body of PATCH /settings as a typed patch; the bounds of the numbers are the service's.
-result<services::settings_patch> parse_settings_patch(const json::object& body,
-                                                      const outbound::address_policy& policy) {
+// The body of PATCH /settings as a typed patch: the JSON types and read bounds are checked here,
+// the values (numbers' bounds, URLs, keys) by the app service.
+result<services::settings_patch> parse_settings_patch(const json::object& body) {
   services::settings_patch patch;
   for (auto [name, slot] : {std::pair{"ringing_timeout_s", &patch.ringing_timeout_s},
                             std::pair{"connection_timeout_s", &patch.connection_timeout_s},
@@ -309,12 +290,12 @@ result<services::settings_patch> parse_settings_patch(const json::object& body,
     if (p->is_null()) {
       patch.webhook_url.emplace();
     } else {
-      auto url = http_url(body, "webhook_url", policy);
+      auto url = req_string(body, "webhook_url", url_bytes);
       if (!url) return url.error();
       patch.webhook_url.emplace(std::move(*url));
     }
   }
-  if (auto r = parse_push(body, patch, policy); !r) return r.error();
+  if (auto r = parse_push(body, patch); !r) return r.error();
   return patch;
 }
 
@@ -322,8 +303,7 @@ http_response patch_settings(context& ctx, const request_view& rv) {
   return with_app(ctx, rv, [&](const store::app_record& app) {
     auto body = parse_object(rv.http.body);
     if (!body) return error_response(body.error());
-    outbound::address_policy policy{.allow_private = ctx.config.allow_private_outbound};
-    auto patch = parse_settings_patch(*body, policy);
+    auto patch = parse_settings_patch(*body);
     if (!patch) return error_response(patch.error());
     auto s = ctx.apps.update_settings(app, *patch, now_ms());
     if (!s) return error_response(s.error());

@@ -32,7 +32,8 @@ int serve(const serve_config& cfg) {
   st->on_sessions_ended([&hub](const std::vector<std::string>& key_hashes) {
     hub.close_sessions(key_hashes, services::close_code::session_invalid, "session limit");
   });
-  services::app_service apps(*st, &hub);
+  // --allow-private-outbound: the URLs an app may save, as those the worker may reach.
+  services::app_service apps(*st, &hub, {.allow_private = cfg.outbox.allow_private_outbound});
   api::outbox_events outbox(cfg.webhook_give_up_s * 1000);
   api::call_delivery delivery(hub);
   services::call_service calls(*st, delivery, &outbox);
@@ -55,7 +56,6 @@ int serve(const serve_config& cfg) {
   api_cfg.ws_msg_rate = cfg.ws_msg_rate;
   api_cfg.demo = cfg.demo;
   api_cfg.webhook_give_up_ms = cfg.webhook_give_up_s * 1000;
-  api_cfg.allow_private_outbound = cfg.outbox.allow_private_outbound;
   api::context ctx{apps, users, auth, calls, hub, stats, api_cfg};
   api::http_api http(ctx);
 

@@ -2,7 +2,9 @@
 
 #include "common/crypto.hpp"
 #include "common/enum_names.hpp"
+#include "outbound/url_policy.hpp"
 #include "services/limits.hpp"
+#include "services/push/signing.hpp"
 
 #include <charconv>
 
@@ -49,16 +51,57 @@ constexpr setting_bound setting_bounds[] = {
      &store::app_settings::max_ringing_per_callee},
 };
 
+// A URL the server will POST to on the app's behalf; `name` is how its message calls it, `field`
+// its path in the request. What can be refused before any request is refused here
+// (outbound/url_policy.hpp: userinfo, localhost, private and link-local literals in any numeric
+// form); a DNS name is checked again at each connection by the outbound client.
+result<void> check_url(const std::string& url, const std::string& name, const std::string& field,
+                       const outbound::address_policy& policy) {
+  if (!url.starts_with("http://") && !url.starts_with("https://"))
+    return fail(errc::invalid_request, name + " must be an http or https URL", field);
+  if (auto why = outbound::refuse_url(url, name, policy))
+    return fail(errc::invalid_request, *why, field);
+  return {};
+}
+
+// The URLs and keys of a patch (the numbers are checked apart), in the order of the request's
+// fields, so the first bad one is named as when the API layer checked them while reading.
+result<void> check_urls_and_keys(const settings_patch& patch,
+                                 const outbound::address_policy& policy) {
+  if (patch.webhook_url && *patch.webhook_url)
+    if (auto r = check_url(**patch.webhook_url, "webhook_url", "webhook_url", policy); !r) return r;
+  if (patch.push_apns && *patch.push_apns)
+    if (auto r = push::check_ec_p256_key((*patch.push_apns)->private_key, "push.apns.private_key");
+        !r)
+      return r;
+  if (patch.push_fcm && *patch.push_fcm) {
+    const std::string at = "push.fcm.service_account";
+    const auto& f = **patch.push_fcm;
+    if (auto r = push::check_rsa_key(f.private_key, at + ".private_key"); !r) return r;
+    if (f.token_uri)
+      if (auto r = check_url(*f.token_uri, "token_uri", at + ".token_uri", policy); !r) return r;
+  }
+  if (patch.push_webhook_url && *patch.push_webhook_url)
+    if (auto r = check_url(**patch.push_webhook_url, "url", "push.webhook.url", policy); !r)
+      return r;
+  return {};
+}
+
 // Sets `slot` when the patch holds it: to its value, or clears it.
 template <class T>
 void apply(const settings_patch::clearable<T>& given, std::optional<T>& slot) {
   if (given) slot = *given;
 }
 
+store::fcm_settings to_settings(const fcm_account& a) {
+  return {a.project_id, a.client_email, a.private_key_id, a.private_key, a.token_uri.value_or("")};
+}
+
 }  // namespace
 
 result<store::app_settings> app_service::update_settings(const store::app_record& app,
                                                          const settings_patch& patch, millis now) {
+  if (auto r = check_urls_and_keys(patch, outbound_); !r) return r.error();
   auto s = app.settings;
   for (const auto& b : setting_bounds) {
     const auto& v = patch.*b.given;
@@ -72,7 +115,10 @@ result<store::app_settings> app_service::update_settings(const store::app_record
   }
   apply(patch.webhook_url, s.webhook_url);
   apply(patch.push_apns, s.push.apns);
-  apply(patch.push_fcm, s.push.fcm);
+  if (patch.push_fcm) {
+    s.push.fcm.reset();
+    if (*patch.push_fcm) s.push.fcm = to_settings(**patch.push_fcm);
+  }
   apply(patch.push_webhook_url, s.push.webhook_url);
   if (auto r = store_.set_settings(app.app_id, s); !r) return r.error();
   const auto& old = app.settings;

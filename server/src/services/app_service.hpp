@@ -3,6 +3,7 @@
 // the Platform API.
 
 #include "common/errors.hpp"
+#include "outbound/address_policy.hpp"
 #include "services/connection_hub.hpp"
 #include "services/pagination.hpp"
 #include "store/store.hpp"
@@ -22,8 +23,17 @@ struct delivery_page {
   std::optional<std::string> next;
 };
 
-// A change of an app's settings. Absent fields stay as they are. URLs and push credentials
-// arrive checked by the API layer (outbound/url_policy.hpp, push/signing.hpp).
+// An FCM service account as the app hands it over.
+struct fcm_account {
+  std::string project_id;
+  std::string client_email;
+  std::string private_key_id;
+  std::string private_key;               // RSA PEM
+  std::optional<std::string> token_uri;  // absent: Google's
+};
+
+// A change of an app's settings, as read from the request: absent fields stay as they are.
+// Its values are unchecked; app_service::update_settings checks them.
 struct settings_patch {
   // Absent: unchanged; holding nullopt: removed.
   template <class T>
@@ -37,7 +47,7 @@ struct settings_patch {
   std::optional<std::int64_t> max_ringing_per_callee;
   clearable<std::string> webhook_url;
   clearable<store::apns_settings> push_apns;
-  clearable<store::fcm_settings> push_fcm;
+  clearable<fcm_account> push_fcm;
   clearable<std::string> push_webhook_url;
 };
 
@@ -51,8 +61,10 @@ struct new_app {
 
 class app_service {
  public:
-  // `hub` may be null for the offline CLI (no live connections to close).
-  app_service(store::store& st, connection_hub* hub) : store_(st), hub_(hub) {}
+  // `hub` may be null for the offline CLI (no live connections to close). `outbound`: the
+  // addresses an app's URLs may name (--allow-private-outbound), as the outbox worker's.
+  app_service(store::store& st, connection_hub* hub, outbound::address_policy outbound = {})
+      : store_(st), hub_(hub), outbound_(outbound) {}
 
   result<new_app> create(const std::string& name, millis now);
   result<std::vector<store::app_record>> list();
@@ -62,9 +74,15 @@ class app_service {
   result<void> remove(const std::string& app_id);
 
   // Applies `patch` to the settings of `app` (read before the change) and returns the settings
-  // saved. invalid_request naming the field when a number is out of its bounds (seconds:
-  // ringing_timeout_s 10..180, connection_timeout_s 5..120, reconnect_grace_s 0..120; calls:
-  // max_ringing_per_caller and max_ringing_per_callee 1..1000); then nothing is saved.
+  // saved. invalid_request naming the field (its path in the request, e.g.
+  // "push.fcm.service_account.private_key"), and then nothing is saved, for the first of:
+  // - a URL (webhook_url, push.fcm.service_account.token_uri, push.webhook.url) that is not http
+  //   or https or that outbound/url_policy.hpp refuses under the address policy;
+  // - push.apns.private_key not an EC P-256 PEM private key, push.fcm.service_account's not an
+  //   RSA one (push/signing.hpp);
+  // - a number out of its bounds (seconds: ringing_timeout_s 10..180, connection_timeout_s
+  //   5..120, reconnect_grace_s 0..120; calls: max_ringing_per_caller and
+  //   max_ringing_per_callee 1..1000).
   // Pending deliveries whose receiver the change removed (webhook_url, a push provider) become
   // due now, so the delivery thread gives them up at once rather than retrying them for the
   // whole give-up period.
@@ -89,6 +107,7 @@ class app_service {
  private:
   store::store& store_;
   connection_hub* hub_;
+  outbound::address_policy outbound_;
 };
 
 }  // namespace parley::services

@@ -93,6 +93,7 @@ export class Api {
       usage: (from, to) => r('GET', `/usage?from=${enc(from)}&to=${enc(to)}`),
       getSettings: () => r('GET', '/settings'),
       patchSettings: (json) => r('PATCH', '/settings', { json }),
+      listDeliveries: (query = '') => r('GET', `/webhook_deliveries${query}`),
     };
   }
 
