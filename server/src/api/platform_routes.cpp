@@ -370,18 +370,17 @@ http_response usage(context& ctx, const request_view& rv) {
       return error_response(fail(errc::invalid_request, "from is required", "from"));
     if (to == rv.query.end())
       return error_response(fail(errc::invalid_request, "to is required", "to"));
-    auto days = ctx.calls.usage(app.app_id, from->second, to->second);
-    if (!days) return error_response(days.error());
+    auto report = ctx.calls.usage(app.app_id, from->second, to->second);
+    if (!report) return error_response(report.error());
     json::array out;
-    std::int64_t total = 0;
-    for (const auto& d : *days) {
+    for (const auto& d : report->days) {
       out.push_back(json::object{{"date", d.date},
                                  {"calls", d.calls},
                                  {"connected_calls", d.connected_calls},
                                  {"billable_minutes", d.billable_minutes}});
-      total += d.billable_minutes;
     }
-    return json_response(200, {{"days", std::move(out)}, {"total_billable_minutes", total}});
+    return json_response(200, {{"days", std::move(out)},
+                               {"total_billable_minutes", report->total_billable_minutes}});
   });
 }
 

@@ -32,11 +32,12 @@ int serve(const serve_config& cfg) {
   st->on_sessions_ended([&hub](const std::vector<std::string>& key_hashes) {
     hub.close_sessions(key_hashes, services::close_code::session_invalid, "session limit");
   });
-  // --allow-private-outbound: the URLs an app may save, as those the worker may reach.
-  services::app_service apps(*st, &hub, {.allow_private = cfg.outbox.allow_private_outbound});
   api::outbox_events outbox(cfg.webhook_give_up_s * 1000);
   api::call_delivery delivery(hub);
   services::call_service calls(*st, delivery, &outbox);
+  // --allow-private-outbound: the URLs an app may save, as those the worker may reach.
+  services::app_service apps(*st, &hub, {.allow_private = cfg.outbox.allow_private_outbound},
+                             &calls);
   // Calls a previous process left unfinished cannot be carried: their connections are gone.
   // They end before the first connection is taken.
   calls.recover(now_ms());

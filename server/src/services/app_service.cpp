@@ -190,6 +190,8 @@ result<std::string> app_service::rotate_token(const std::string& app_id) {
 result<void> app_service::remove(const std::string& app_id) {
   if (auto r = store_.delete_app(app_id); !r) return r.error();
   if (hub_) hub_->close_app(app_id, close_code::session_invalid, "app deleted");
+  // Its calls' rows went with it: none is kept open any more.
+  if (calls_) calls_->app_removed(app_id);
   return {};
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/errors.hpp"
 #include "outbound/address_policy.hpp"
+#include "services/call_service.hpp"
 #include "services/connection_hub.hpp"
 #include "services/pagination.hpp"
 #include "store/store.hpp"
@@ -61,10 +62,12 @@ struct new_app {
 
 class app_service {
  public:
-  // `hub` may be null for the offline CLI (no live connections to close). `outbound`: the
-  // addresses an app's URLs may name (--allow-private-outbound), as the outbox worker's.
-  app_service(store::store& st, connection_hub* hub, outbound::address_policy outbound = {})
-      : store_(st), hub_(hub), outbound_(outbound) {}
+  // `hub` and `calls` may be null for the offline CLI (no live connections to close, no calls
+  // kept open in memory). `outbound`: the addresses an app's URLs may name
+  // (--allow-private-outbound), as the outbox worker's.
+  app_service(store::store& st, connection_hub* hub, outbound::address_policy outbound = {},
+              call_service* calls = nullptr)
+      : store_(st), hub_(hub), outbound_(outbound), calls_(calls) {}
 
   result<new_app> create(const std::string& name, millis now);
   result<std::vector<store::app_record>> list();
@@ -108,6 +111,7 @@ class app_service {
   store::store& store_;
   connection_hub* hub_;
   outbound::address_policy outbound_;
+  call_service* calls_;
 };
 
 }  // namespace parley::services

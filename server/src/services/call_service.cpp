@@ -393,8 +393,8 @@ result<call_page> call_service::list(const std::string& app_id, const std::strin
   return page;
 }
 
-result<std::vector<usage_day>> call_service::usage(const std::string& app_id,
-                                                   const std::string& from, const std::string& to) {
+result<usage_report> call_service::usage(const std::string& app_id, const std::string& from,
+                                         const std::string& to) {
   auto first = parse_day(from);
   if (!first) return fail(errc::invalid_request, "from must be a date YYYY-MM-DD", "from");
   auto last = parse_day(to);
@@ -404,16 +404,18 @@ result<std::vector<usage_day>> call_service::usage(const std::string& app_id,
     return fail(errc::invalid_request, "at most 366 days per query", "to");
   auto rows = store_.calls_created_between(app_id, *first * day_ms, (*last + 1) * day_ms);
   if (!rows) return rows.error();
-  std::vector<usage_day> days;
-  for (auto d = *first; d <= *last; ++d) days.push_back({format_day(d), 0, 0, 0});
+  usage_report report;
+  for (auto d = *first; d <= *last; ++d) report.days.push_back({format_day(d), 0, 0, 0});
   // A call counts on the UTC day it was dialed, even when it ends after midnight.
   for (const auto& c : *rows) {
-    auto& day = days.at(static_cast<std::size_t>(c.created_at / day_ms - *first));
+    auto& day = report.days.at(static_cast<std::size_t>(c.created_at / day_ms - *first));
+    auto minutes = billable_minutes(c);
     ++day.calls;
     if (c.connected_at) ++day.connected_calls;
-    day.billable_minutes += billable_minutes(c);
+    day.billable_minutes += minutes;
+    report.total_billable_minutes += minutes;
   }
-  return days;
+  return report;
 }
 
 }  // namespace parley::services

@@ -52,6 +52,11 @@ struct usage_day {
   std::int64_t billable_minutes = 0;
 };
 
+struct usage_report {
+  std::vector<usage_day> days;
+  std::int64_t total_billable_minutes = 0;
+};
+
 class call_service {
  public:
   // `composer` null: nothing goes to the outbox (tests of the call flow alone).
@@ -112,9 +117,9 @@ class call_service {
   // 1..100 (field "limit"), an invalid user_id, or a cursor this list did not issue ("next").
   result<call_page> list(const std::string& app_id, const std::string& user_id, int limit,
                          const std::string& cursor);
-  // from/to: YYYY-MM-DD, inclusive, at most 366 days.
-  result<std::vector<usage_day>> usage(const std::string& app_id, const std::string& from,
-                                       const std::string& to);
+  // from/to: YYYY-MM-DD, inclusive, at most 366 days; the days in order and their total.
+  result<usage_report> usage(const std::string& app_id, const std::string& from,
+                             const std::string& to);
 
  private:
   using answers_callback = std::function<void(std::vector<result<store::call_record>>)>;

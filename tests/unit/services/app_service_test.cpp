@@ -6,6 +6,7 @@
 
 #include "../push/test_support.hpp"
 #include "service_fixture.hpp"
+#include "waiting_calls.hpp"
 
 #include <string>
 
@@ -281,6 +282,20 @@ TEST_F(app_service_test, urls_and_keys_are_checked_before_the_numbers_and_in_req
     if (f == "ringing_timeout_s") p.ringing_timeout_s = 30;
   }
   EXPECT_TRUE(apps_->update_settings(app(), p, now_));
+}
+
+TEST_F(app_service_test, deleting_the_app_forgets_its_open_calls) {
+  add_user("alice");
+  add_user("bob");
+  testing::waiting_calls calls(*calls_);
+  auto call = calls.dial({"app", "alice", "conn-a", "dev-a"}, {"bob", false, {}}, 1000);
+  ASSERT_TRUE(call);
+  ASSERT_TRUE(calls.find("app", call->call_id));
+  ASSERT_TRUE(apps_->remove("app"));
+  // The row went with the app; the call service must not answer from memory.
+  auto found = calls.find("app", call->call_id);
+  ASSERT_FALSE(found);
+  EXPECT_EQ(found.error().code, errc::not_found);
 }
 
 TEST_F(app_service_test, deliveries_page_like_the_other_lists) {

@@ -250,8 +250,10 @@ TEST_F(call_service_test, billable_minutes_round_up_and_count_on_the_dial_day) {
   EXPECT_EQ(billable_minutes(*ended), 2);
   auto never = calls_->dial(alice, {"bob", false, {}}, midnight + 1000);
   ASSERT_TRUE(calls_->end(alice, never->call_id, midnight + 2000));
-  auto days = calls_->usage("app", "2024-10-03", "2024-10-04");
-  ASSERT_TRUE(days);
+  auto report = calls_->usage("app", "2024-10-03", "2024-10-04");
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->total_billable_minutes, 2);
+  const auto* days = &report->days;
   ASSERT_EQ(days->size(), 2u);
   EXPECT_EQ((*days)[0].date, "2024-10-03");
   EXPECT_EQ((*days)[0].calls, 1);

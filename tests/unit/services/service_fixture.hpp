@@ -78,8 +78,9 @@ class service_fixture : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     st_ = store::open_sqlite_store((dir_ / "p.db").string());
     notifier_ = make_notifier();
-    apps_ = std::make_unique<services::app_service>(*st_, &hub_);
     calls_ = std::make_unique<services::call_service>(*st_, *notifier_);
+    apps_ = std::make_unique<services::app_service>(*st_, &hub_, outbound::address_policy{},
+                                                    calls_.get());
     users_ = std::make_unique<services::user_service>(*st_, hub_, *calls_);
     services::auth_limits lim;
     lim.failures_per_user = 3;
