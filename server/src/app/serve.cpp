@@ -72,7 +72,11 @@ int serve(const serve_config& cfg) {
               static_cast<unsigned>(server->port()));
   std::fflush(stdout);
   server->run();
-  // Call changes still in the store's queue answer through the services: let them finish first.
+  // Sessions a drain did not end close as the server goes, and their calls' changes (reconnect
+  // grace) are submitted to the store then: the server goes first, so that the wait below covers
+  // them. Call changes still in the store's queue answer through the services: let them finish
+  // before the services go.
+  server.reset();
   st->wait_for_batched_writes();
   st->on_sessions_ended({});  // the hub goes before the store
   // Deliveries in flight get a moment; the rest stays in the outbox for the next start.
