@@ -126,9 +126,7 @@ class connection_handler final : public ws_handler {
     if (!key) return reject_hello(key.error());
     auto device = opt_string(msg, "device_id", limits::device_id_bytes);
     if (!device) return reject_hello(device.error());
-    if (*device && (*device)->empty())
-      return reject_hello(
-          fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id"));
+    if (auto r = limits::check_device_id(*device); !r) return reject_hello(r.error());
     auto s = ctx_.auth.verify(*key, now_ms());
     if (!s) return reject_hello(s.error());
 

@@ -80,10 +80,9 @@ result<auth_service::prepared> auth_service::prepare(const std::string& app_id,
                                                      millis now) {
   auto count = [&](std::string_view outcome) { metrics_.auth_total.add({std::string(outcome)}); };
 
-  // A device id longer than limits::device_id_bytes is refused as the request is decoded.
-  if (device_id && device_id->empty()) {
+  if (auto r = limits::check_device_id(device_id); !r) {
     count("invalid_request");
-    return fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id");
+    return r.error();
   }
   if (!limits::valid_user_id(c.user_id)) {
     count("invalid_request");

@@ -18,4 +18,10 @@ bool valid_push_type(std::string_view type) noexcept {
   return from_string<services::push::token_type>(type).has_value();
 }
 
+result<void> check_device_id(const std::optional<std::string>& device_id) {
+  if (device_id && device_id->empty())
+    return fail(errc::invalid_request, "device_id must be 1 to 64 bytes", "device_id");
+  return {};
+}
+
 }  // namespace parley::limits

@@ -2,7 +2,11 @@
 // The protocol's limits (protocol.md, "Conventions") and the validation of ids. One place, so
 // the HTTP routes, the WebSocket dispatch and the tests agree.
 
+#include "common/errors.hpp"
+
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace parley::limits {
@@ -29,5 +33,9 @@ inline constexpr std::size_t token_bytes = 4096;  // any credential presented to
 bool valid_user_id(std::string_view id) noexcept;
 // apns_voip, apns or fcm.
 bool valid_push_type(std::string_view type) noexcept;
+// A device id given by a client (authentication, WebSocket hello): absent, or 1 to
+// device_id_bytes bytes (the longer ones are refused as the request is decoded). The failure
+// names the rule.
+result<void> check_device_id(const std::optional<std::string>& device_id);
 
 }  // namespace parley::limits

@@ -25,4 +25,13 @@ TEST(limits, push_types_are_the_three_of_the_protocol) {
 }
 
 }  // namespace
+TEST(limits, a_device_id_is_absent_or_not_empty) {
+  EXPECT_TRUE(check_device_id(std::nullopt));
+  EXPECT_TRUE(check_device_id(std::string("phone-1")));
+  auto empty = check_device_id(std::string());
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, errc::invalid_request);
+  EXPECT_EQ(empty.error().field, "device_id");
+}
+
 }  // namespace parley::limits
